@@ -1,0 +1,137 @@
+"""Every failure the API can answer with, and the one table that maps them to HTTP.
+
+Business failures raised in a service arrive here as their own class (see
+``services.common.errors``); failures found at the edge are defined below.  Every answer is
+``{"error": {"code", "message", "details"}}``; nothing ever answers with a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from services.common import errors as e
+
+log = logging.getLogger(__name__)
+
+
+class AuthenticationRequired(e.BusinessError):
+    code = "authentication_required"
+    default_message = "sign in first: send 'Authorization: Bearer <token>'"
+
+
+class Forbidden(e.BusinessError):
+    code = "forbidden"
+    default_message = "this needs the operator role"
+
+
+class IdempotencyKeyReused(e.BusinessError):
+    code = "idempotency_key_reused"
+    default_message = "this Idempotency-Key was already used with a different request"
+
+
+class IdempotencyInProgress(e.BusinessError):
+    code = "idempotency_request_in_progress"
+    default_message = "a request with this Idempotency-Key is still being processed; retry shortly"
+
+
+class UpstreamError(e.BusinessError):
+    code = "service_error"
+    default_message = "a service failed unexpectedly; the request had no effect or can be retried"
+
+
+STATUS: dict[type[e.BusinessError], int] = {
+    e.InvalidRequest: 422,
+    e.NotFound: 404,
+    e.Conflict: 409,
+    e.ServiceUnavailable: 503,
+    e.ServiceTimeout: 504,
+    e.EmailAlreadyRegistered: 409,
+    e.InvalidCredentials: 401,
+    e.InsufficientFunds: 402,
+    e.CurrencyNotSupported: 422,
+    e.PaymentConflict: 409,
+    e.ProductNotFound: 422,
+    e.MixedCurrencies: 422,
+    e.OrderNotInvoiceable: 409,
+    e.ApplicationNotPending: 409,
+    e.DocumentNotReady: 409,
+    e.DocumentFailed: 409,
+    AuthenticationRequired: 401,
+    Forbidden: 403,
+    IdempotencyKeyReused: 422,
+    IdempotencyInProgress: 409,
+    UpstreamError: 502,
+}
+
+RETRY_AFTER = {e.DocumentNotReady: "2", IdempotencyInProgress: "1", e.ServiceUnavailable: "5"}
+
+
+def status_of(error: e.BusinessError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]  # type: ignore[index]
+    return 400
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details}}
+
+
+def error_response(status: int, code: str, message: str, details: Any = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
+
+
+def business_response(error: e.BusinessError) -> JSONResponse:
+    retry = RETRY_AFTER.get(type(error))
+    return error_response(
+        status_of(error), error.code, error.message, error.details,
+        headers={"Retry-After": retry} if retry else None,
+    )
+
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "authentication_required",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(e.BusinessError)
+    async def _business(_: Request, error: e.BusinessError) -> JSONResponse:
+        return business_response(error)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"loc": list(item.get("loc", ())), "msg": item.get("msg", ""), "type": item.get("type", "")}
+            for item in error.errors()
+        ]
+        if any(p["type"] == "json_invalid" for p in problems):
+            return error_response(400, "malformed_json", "the request body is not valid JSON", problems)
+        return error_response(422, "validation_error", "the request is not valid", problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = HTTP_CODES.get(error.status_code, "http_error")
+        message = error.detail if isinstance(error.detail, str) else code.replace("_", " ")
+        if error.status_code == 404:
+            message = "no such route"
+        return error_response(error.status_code, code, message, None, headers=error.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, error: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        return error_response(500, "internal_error", "an unexpected error occurred")

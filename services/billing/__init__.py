@@ -1,0 +1,1 @@
+"""Billing: customer accounts, users and credentials, and the double-entry ledger."""

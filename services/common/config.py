@@ -1,0 +1,111 @@
+"""Settings of every process, read from the environment and validated once at start.
+
+Every configuration read goes through :func:`load_settings`, so that moving to another
+framework or secret store is a change to this one file.  A bad or missing setting stops the
+process with one line naming it (see :func:`load_settings`).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICE_NAMES = ("billing", "orders", "invoicing", "documents")
+DEVELOPMENT_SECRET = "development-only-secret-key-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
+    environment: Literal["development", "test", "production"] = "development"
+    amqp_uri: str = "pyamqp://guest:guest@127.0.0.1:5672/"
+    rpc_timeout: float = Field(10.0, gt=0, description="seconds any RPC call may take")
+
+    billing_database_url: str | None = None
+    orders_database_url: str | None = None
+    invoicing_database_url: str | None = None
+    documents_database_url: str | None = None
+    gateway_database_url: str | None = None
+
+    data_dir: Path = Path("var")
+    file_store_dir: Path | None = None
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(1025, ge=1, le=65535)
+
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = Field(8000, ge=1, le=65535)
+    max_request_bytes: int = Field(1_048_576, gt=0)
+    token_ttl_seconds: int = Field(12 * 3600, gt=0)
+    idempotency_ttl_seconds: int = Field(48 * 3600, ge=24 * 3600)
+
+    secret_key: str | None = None
+
+    bootstrap_operator_email: str | None = None
+    bootstrap_operator_password: str | None = None
+    demo_data: bool = False
+
+    renderer_processes: int = Field(2, ge=1, le=16)
+    hub_blocking_detection: float = Field(0.0, ge=0, description="seconds; 0 is off")
+
+    seller_name: str = "Nimbus Cloud AB"
+    seller_address: str = "Storgatan 1, 111 22 Stockholm, Sweden"
+    seller_vat_id: str = "SE556677889901"
+    invoice_series: str = "INV"
+
+    @model_validator(mode="after")
+    def _secret_outside_development(self) -> "Settings":
+        if self.secret_key is None:
+            if self.environment == "production":
+                raise ValueError("SECRET_KEY is required outside development")
+            self.secret_key = DEVELOPMENT_SECRET
+        elif self.environment == "production" and (
+            self.secret_key == DEVELOPMENT_SECRET or len(self.secret_key) < 32
+        ):
+            raise ValueError("SECRET_KEY must be at least 32 characters and not the default")
+        return self
+
+    def database_url(self, owner: str) -> str:
+        """The database of a service (or the gateway); an embedded SQLite file when unset."""
+        url = getattr(self, f"{owner}_database_url")
+        if url:
+            return url
+        path = (self.data_dir / "db" / f"{owner}.sqlite3").resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{path}"
+
+    @property
+    def files_dir(self) -> Path:
+        return (self.file_store_dir or self.data_dir / "files").resolve()
+
+    def nameko_config(self) -> dict[str, object]:
+        return {
+            "AMQP_URI": self.amqp_uri,
+            "serializer": "json",
+            "max_workers": 10,
+            "parent_calls_tracked": 10,
+            "HEARTBEAT": 30,
+        }
+
+
+def describe_error(error: ValidationError) -> str:
+    """One line naming each bad setting, as an operator reads it."""
+    parts = []
+    for item in error.errors():
+        name = "_".join(str(p) for p in item["loc"]).upper() or "SETTINGS"
+        parts.append(f"{name}: {item['msg']}")
+    return "invalid configuration: " + "; ".join(parts)
+
+
+def load_settings(exit_on_error: bool = True) -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        if not exit_on_error:
+            raise
+        print(describe_error(error), file=sys.stderr)
+        raise SystemExit(2) from None

@@ -1,0 +1,278 @@
+"""Contracts between services: pydantic models of RPC inputs/outputs and of events.
+
+RPC arguments and results travel as JSON-mode dicts (``Decimal`` as strings); both sides
+validate them with these models.  Every event carries ``event_id``, ``occurred_at``,
+``version`` and a snapshot of what changed, so a consumer never needs to call back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+from services.common.money import Money
+
+# Decimal is serialised as a plain string in JSON ("12.50"), never as a float.
+Amount = Annotated[Decimal, PlainSerializer(lambda d: str(d), return_type=str, when_used="json")]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+
+
+class Contract(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def wire(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+C = TypeVar("C", bound=Contract)
+
+
+def parse(model: type[C], data: Any) -> C:
+    return model.model_validate(data)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class MoneyOut(Contract):
+    amount: Amount
+    currency: Currency
+
+    @classmethod
+    def of(cls, money: Money) -> MoneyOut:
+        return cls(amount=money.amount, currency=money.currency)
+
+
+# -- billing ----------------------------------------------------------------------------------
+
+
+class RegisterAccount(Contract):
+    email: str
+    password: str
+    company_name: str
+    organisation_number: str | None = None
+    billing_address: str | None = None
+    currency: Currency = "EUR"
+
+
+class AccountOut(Contract):
+    id: str
+    company_name: str
+    email: str
+    organisation_number: str | None
+    billing_address: str | None
+    currency: str
+    cash_balance: MoneyOut
+    created_at: datetime
+
+
+class PrincipalOut(Contract):
+    user_id: str
+    account_id: str | None
+    email: str
+    role: Literal["customer", "operator"]
+
+
+class CreditBalance(Contract):
+    account_id: str
+    amount: Amount
+    currency: Currency
+    reference: str
+    idempotency_key: str
+
+
+class ChargeOrder(Contract):
+    account_id: str
+    order_id: str
+    amount: Amount
+    currency: Currency
+
+
+class LedgerEntryOut(Contract):
+    entry_id: str
+    account_id: str
+    kind: str
+    amount: MoneyOut
+    reference: str
+    balance: MoneyOut
+    created_at: datetime
+
+
+# -- orders -----------------------------------------------------------------------------------
+
+
+class ProductOut(Contract):
+    sku: str
+    name: str
+    unit_price: MoneyOut
+    vat_rate: Amount
+
+
+class OrderLineIn(Contract):
+    sku: str
+    quantity: int = Field(gt=0, le=10_000)
+
+
+class PlaceOrder(Contract):
+    lines: list[OrderLineIn] = Field(min_length=1, max_length=100)
+    po_number: str | None = Field(None, max_length=64)
+    payment_method: Literal["balance"] = "balance"
+
+
+class OrderLineOut(Contract):
+    line_no: int
+    sku: str
+    name: str
+    quantity: int
+    unit_price: Amount
+    vat_rate: Amount
+    net: Amount
+    vat: Amount
+    gross: Amount
+    implementation: str
+
+
+class OrderOut(Contract):
+    id: str
+    account_id: str
+    status: str
+    currency: str
+    net: Amount
+    vat: Amount
+    total: Amount
+    paid_cash: Amount
+    po_number: str | None
+    lines: list[OrderLineOut]
+    created_at: datetime
+
+
+# -- invoicing --------------------------------------------------------------------------------
+
+
+class InvoiceableOrderOut(Contract):
+    order_id: str
+    po_number: str | None
+    currency: str
+    net: Amount
+    vat: Amount
+    cash_paid: Amount
+    implemented_at: datetime
+
+
+class ApplyForInvoice(Contract):
+    order_ids: list[str] = Field(min_length=1, max_length=100)
+
+
+class InvoiceApplicationOut(Contract):
+    id: str
+    account_id: str
+    status: str
+    order_ids: list[str]
+    currency: str
+    net: Amount
+    vat: Amount
+    total: Amount
+    invoice_id: str | None
+    created_at: datetime
+
+
+class PartySnapshot(Contract):
+    name: str
+    address: str | None
+    vat_id: str | None = None
+    email: str | None = None
+
+
+class InvoiceLineOut(Contract):
+    order_id: str
+    description: str
+    quantity: int
+    unit_price: Amount
+    vat_rate: Amount
+    net: Amount
+    vat: Amount
+    gross: Amount
+
+
+class InvoiceOut(Contract):
+    id: str
+    number: str
+    account_id: str
+    status: str
+    currency: str
+    net: Amount
+    vat: Amount
+    total: Amount
+    po_numbers: list[str]
+    seller: PartySnapshot
+    buyer: PartySnapshot
+    lines: list[InvoiceLineOut]
+    issue_date: str
+    pdf_status: str
+    issued_at: datetime
+
+
+# -- documents --------------------------------------------------------------------------------
+
+
+class DocumentOut(Contract):
+    id: str
+    kind: str
+    reference: str
+    status: str
+    content_type: str
+    filename: str
+    size: int | None
+    sha256: str | None
+    content_b64: str | None = None
+
+
+# -- events -----------------------------------------------------------------------------------
+
+
+class Event(Contract):
+    """Base of every event.  ``source`` and ``type`` say where it is published."""
+
+    source: ClassVar[str]
+    type: ClassVar[str]
+
+    event_id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    occurred_at: datetime = Field(default_factory=utcnow)
+    version: int = 1
+
+
+class BalanceCredited(Event):
+    source = "billing"
+    type = "balance_credited"
+    entry: LedgerEntryOut
+
+
+class OrderCharged(Event):
+    source = "billing"
+    type = "order_charged"
+    entry: LedgerEntryOut
+    order_id: str
+
+
+class OrderImplemented(Event):
+    source = "orders"
+    type = "order_implemented"
+    order: OrderOut
+
+
+class InvoiceIssued(Event):
+    source = "invoicing"
+    type = "invoice_issued"
+    invoice: InvoiceOut
+
+
+class DocumentReady(Event):
+    source = "documents"
+    type = "document_ready"
+    document: DocumentOut
+    account_id: str

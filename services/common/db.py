@@ -1,0 +1,148 @@
+"""Databases: engines, the per-worker session provider, and migrations at start.
+
+Each service owns one database.  PostgreSQL in production and tests (psycopg2, which
+eventlet's patcher makes cooperative); an embedded SQLite file when no URL is configured.
+A worker gets one session; ``transaction()`` commits on success and rolls back on error, and
+the provider closes whatever is left when the worker ends.  Commits happen inside the
+entrypoint, before its answer is sent, so a caller never sees an answer for uncommitted work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from nameko.extensions import DependencyProvider
+from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.common.config import load_settings
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def migrate(service: str, url: str) -> None:
+    """Bring a service's database to the newest revision.  On PostgreSQL an advisory lock
+    lets several replicas start at once without racing each other's migrations."""
+    script_location = Path(__file__).resolve().parent.parent / service / "migrations"
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(script_location))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            lock_id = int.from_bytes(hashlib.sha256(service.encode()).digest()[:7], "big")
+            if not is_sqlite(engine):
+                connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": lock_id})
+                connection.commit()
+            try:
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+                connection.commit()
+            finally:
+                if not is_sqlite(engine):
+                    connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": lock_id})
+                    connection.commit()
+    finally:
+        engine.dispose()
+
+
+class WorkerDatabase:
+    """What an entrypoint sees as ``self.db``."""
+
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self._factory = factory
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            self._session = self._factory()
+        return self._session
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: committed when the block ends, rolled back if it raises."""
+        session = self.session
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.rollback()
+            self._session.close()
+            self._session = None
+
+
+class Database(DependencyProvider):
+    """One engine per container, one session per worker."""
+
+    def __init__(self, owner: str) -> None:
+        self.owner = owner
+        self.engine: Engine | None = None
+        self.sessions: sessionmaker[Session] | None = None
+        self.workers: dict[Any, WorkerDatabase] = {}
+
+    def setup(self) -> None:
+        settings = load_settings()
+        self.engine = make_engine(settings.database_url(self.owner))
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def stop(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
+
+    def get_dependency(self, worker_ctx: Any) -> WorkerDatabase:
+        assert self.sessions is not None
+        worker_db = WorkerDatabase(self.sessions)
+        self.workers[worker_ctx] = worker_db
+        return worker_db
+
+    def worker_teardown(self, worker_ctx: Any) -> None:
+        worker_db = self.workers.pop(worker_ctx, None)
+        if worker_db is not None:
+            worker_db.close()
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always timezone-aware UTC, also on SQLite (which drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use UTC")
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value

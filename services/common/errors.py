@@ -1,0 +1,151 @@
+"""Business failures, one class per rule, shared by every service and the gateway.
+
+A service raises one of these; nameko serialises it with its module path, and because every
+class here is registered with ``deserialize_to_instance`` the caller receives the same class
+back (not a ``RemoteError``).  The gateway maps classes to HTTP statuses in one table
+(``gateway/errors.py``); ``code`` is the stable machine-readable name clients rely on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nameko.exceptions import deserialize_to_instance
+
+
+class BusinessError(Exception):
+    """Base of every failure a client can act on.  ``args`` are ``(message, details)`` so the
+    exception survives nameko's serialisation unchanged."""
+
+    code = "business_error"
+    default_message = "the request cannot be carried out"
+
+    def __init__(self, message: str | None = None, details: Any = None) -> None:
+        super().__init__(message or self.default_message, details)
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0])
+
+    @property
+    def details(self) -> Any:
+        return self.args[1] if len(self.args) > 1 else None
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def shared(cls: type[BusinessError]) -> type[BusinessError]:
+    """Register a class so that it crosses RPC as itself."""
+    return deserialize_to_instance(cls)
+
+
+# -- generic --------------------------------------------------------------------------------
+
+
+@shared
+class NotFound(BusinessError):
+    code = "not_found"
+    default_message = "no such resource"
+
+
+@shared
+class InvalidRequest(BusinessError):
+    code = "invalid_request"
+    default_message = "the request is not valid"
+
+
+@shared
+class Conflict(BusinessError):
+    code = "conflict"
+    default_message = "the request conflicts with the current state"
+
+
+@shared
+class ServiceUnavailable(BusinessError):
+    code = "service_unavailable"
+    default_message = "a service needed for this request is not available"
+
+
+@shared
+class ServiceTimeout(BusinessError):
+    code = "service_timeout"
+    default_message = "a service did not answer in time"
+
+
+# -- billing ----------------------------------------------------------------------------------
+
+
+@shared
+class EmailAlreadyRegistered(BusinessError):
+    code = "email_already_registered"
+    default_message = "an account with this e-mail address already exists"
+
+
+@shared
+class InvalidCredentials(BusinessError):
+    code = "invalid_credentials"
+    default_message = "e-mail address or password is wrong"
+
+
+@shared
+class InsufficientFunds(BusinessError):
+    code = "insufficient_funds"
+    default_message = "the balance does not cover this amount"
+
+
+@shared
+class CurrencyNotSupported(BusinessError):
+    code = "currency_not_supported"
+    default_message = "this currency is not supported for the account"
+
+
+@shared
+class PaymentConflict(BusinessError):
+    code = "payment_conflict"
+    default_message = "this payment reference was already used with different details"
+
+
+# -- orders -----------------------------------------------------------------------------------
+
+
+@shared
+class ProductNotFound(BusinessError):
+    code = "product_not_found"
+    default_message = "no such product in the catalogue"
+
+
+@shared
+class MixedCurrencies(BusinessError):
+    code = "mixed_currencies"
+    default_message = "all lines of an order must be in one currency"
+
+
+# -- invoicing --------------------------------------------------------------------------------
+
+
+@shared
+class OrderNotInvoiceable(BusinessError):
+    code = "order_not_invoiceable"
+    default_message = "the order cannot be invoiced"
+
+
+@shared
+class ApplicationNotPending(BusinessError):
+    code = "application_not_pending"
+    default_message = "the invoice application is not awaiting confirmation"
+
+
+# -- documents --------------------------------------------------------------------------------
+
+
+@shared
+class DocumentNotReady(BusinessError):
+    code = "document_not_ready"
+    default_message = "the document is still being produced; try again shortly"
+
+
+@shared
+class DocumentFailed(BusinessError):
+    code = "document_failed"
+    default_message = "the document could not be produced"

@@ -1,0 +1,116 @@
+"""A pool of long-lived rendering processes, used from green threads without blocking the hub.
+
+Each process imports WeasyPrint once and then renders request after request (see
+``renderer_worker``).  Talking to it goes through green pipes, so a worker waiting for a PDF
+lets every other greenthread run.  A process that dies or overruns its time is replaced.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import eventlet
+from eventlet.green import subprocess
+from eventlet.queue import LightQueue
+from nameko.extensions import DependencyProvider
+
+from services.common.config import load_settings
+from services.documents.renderer_worker import read_frame, write_frame
+
+RENDER_TIMEOUT_SECONDS = 120
+
+
+class RenderFailed(Exception):
+    """The document could not be rendered (a template or content problem)."""
+
+
+class RendererLost(RenderFailed):
+    """The rendering process died or overran its time; it is replaced."""
+
+
+class RendererProcess:
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "services.documents.renderer_worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+
+    def render(self, template: str, context: dict[str, Any]) -> bytes:
+        write_frame(self.process.stdin, json.dumps({"template": template, "context": context}).encode())
+        reply = read_frame(self.process.stdout)
+        if reply is None:
+            raise RendererLost("the rendering process ended unexpectedly")
+        if reply[:1] != b"\x00":
+            raise RenderFailed(reply[1:].decode(errors="replace"))
+        return reply[1:]
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def close(self) -> None:
+        if self.alive():
+            self.process.kill()
+        self.process.wait()
+
+
+class RendererPool:
+    def __init__(self, size: int) -> None:
+        self._idle: LightQueue = LightQueue()
+        self._all: list[RendererProcess] = []
+        for _ in range(size):
+            self._add()
+
+    def _add(self) -> None:
+        process = RendererProcess()
+        self._all.append(process)
+        self._idle.put(process)
+
+    def render(self, template: str, context: dict[str, Any]) -> bytes:
+        process: RendererProcess = self._idle.get()
+        try:
+            with eventlet.Timeout(RENDER_TIMEOUT_SECONDS, RendererLost("rendering timed out")):
+                pdf = process.render(template, context)
+        except RendererLost:
+            self._replace(process)
+            raise
+        except RenderFailed:  # a clean error reply: the process is still in step
+            self._idle.put(process)
+            raise
+        except BaseException:  # interrupted mid-conversation: the pipe is out of step
+            self._replace(process)
+            raise
+        self._idle.put(process)
+        return pdf
+
+    def _replace(self, process: RendererProcess) -> None:
+        self._all.remove(process)
+        process.close()
+        self._add()
+
+    def close(self) -> None:
+        for process in self._all:
+            process.close()
+        self._all.clear()
+
+
+class Renderer(DependencyProvider):
+    """Gives workers ``render(template, context) -> bytes``."""
+
+    def setup(self) -> None:
+        self.pool: RendererPool | None = None
+
+    def start(self) -> None:
+        self.pool = RendererPool(load_settings().renderer_processes)
+
+    def stop(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+
+    kill = stop
+
+    def get_dependency(self, worker_ctx: Any) -> Any:
+        assert self.pool is not None
+        return self.pool.render

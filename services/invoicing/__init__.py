@@ -1,0 +1,1 @@
+"""Invoicing: what is invoiceable, invoice applications, and issued invoices."""

@@ -1,0 +1,104 @@
+"""Invoicing's tables.  Amounts are integer minor units.  An issued invoice is immutable and
+keeps a JSON snapshot of seller, buyer and lines as they were when it was issued."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from services.common.contracts import utcnow
+from services.common.db import UtcDateTime
+from services.common.messaging import OutboxMixin, ProcessedEventMixin
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class InvoiceableOrder(Base):
+    """An implemented order as invoicing learnt of it from ``order_implemented``."""
+
+    __tablename__ = "invoiceable_orders"
+
+    order_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(36), index=True)
+    status: Mapped[str] = mapped_column(String(20))  # available | applied | invoiced
+    currency: Mapped[str] = mapped_column(String(3))
+    net_minor: Mapped[int] = mapped_column(BigInteger)
+    vat_minor: Mapped[int] = mapped_column(BigInteger)
+    cash_paid_minor: Mapped[int] = mapped_column(BigInteger)
+    po_number: Mapped[str | None] = mapped_column(String(64))
+    lines_json: Mapped[str] = mapped_column(Text)
+    implemented_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    application_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class InvoiceApplication(Base):
+    __tablename__ = "invoice_applications"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(36), index=True)
+    status: Mapped[str] = mapped_column(String(30))  # awaiting_confirmation | issued
+    currency: Mapped[str] = mapped_column(String(3))
+    net_minor: Mapped[int] = mapped_column(BigInteger)
+    vat_minor: Mapped[int] = mapped_column(BigInteger)
+    total_minor: Mapped[int] = mapped_column(BigInteger)
+    invoice_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    orders: Mapped[list[ApplicationOrder]] = relationship(
+        lazy="selectin", order_by="ApplicationOrder.position", cascade="all, delete-orphan"
+    )
+
+
+class ApplicationOrder(Base):
+    __tablename__ = "application_orders"
+
+    application_id: Mapped[str] = mapped_column(
+        ForeignKey("invoice_applications.id"), primary_key=True
+    )
+    order_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class InvoiceCounter(Base):
+    """The last number issued in a series and year; locked while the next is taken."""
+
+    __tablename__ = "invoice_counters"
+
+    series: Mapped[str] = mapped_column(String(20), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer)
+
+
+class Invoice(Base):
+    __tablename__ = "invoices"
+    __table_args__ = (UniqueConstraint("series", "year", "sequence"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    series: Mapped[str] = mapped_column(String(20))
+    year: Mapped[int] = mapped_column(Integer)
+    sequence: Mapped[int] = mapped_column(Integer)
+    account_id: Mapped[str] = mapped_column(String(36), index=True)
+    application_id: Mapped[str] = mapped_column(String(36), unique=True)
+    status: Mapped[str] = mapped_column(String(20))
+    currency: Mapped[str] = mapped_column(String(3))
+    net_minor: Mapped[int] = mapped_column(BigInteger)
+    vat_minor: Mapped[int] = mapped_column(BigInteger)
+    total_minor: Mapped[int] = mapped_column(BigInteger)
+    snapshot_json: Mapped[str] = mapped_column(Text)
+    issue_date: Mapped[str] = mapped_column(String(10))
+    pdf_status: Mapped[str] = mapped_column(String(20), default="pending")
+    pdf_document_id: Mapped[str | None] = mapped_column(String(36))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class OutboxMessage(OutboxMixin, Base):
+    pass
+
+
+class ProcessedEvent(ProcessedEventMixin, Base):
+    pass

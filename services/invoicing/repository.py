@@ -1,0 +1,89 @@
+"""Invoicing queries, each taking the caller's session."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from services.common.errors import NotFound
+from services.invoicing.domain import AVAILABLE
+from services.invoicing.models import Invoice, InvoiceableOrder, InvoiceApplication, InvoiceCounter
+
+
+def available_orders(session: Session, account_id: str) -> list[InvoiceableOrder]:
+    return list(
+        session.scalars(
+            select(InvoiceableOrder)
+            .where(InvoiceableOrder.account_id == account_id, InvoiceableOrder.status == AVAILABLE)
+            .order_by(InvoiceableOrder.implemented_at)
+        )
+    )
+
+
+def orders_for_update(session: Session, account_id: str, order_ids: list[str]) -> list[InvoiceableOrder]:
+    """The account's invoiceable orders among ``order_ids``, locked in a stable order; an id
+    that is missing or belongs to another account is reported as not found."""
+    found = {
+        row.order_id: row
+        for row in session.scalars(
+            select(InvoiceableOrder)
+            .where(InvoiceableOrder.order_id.in_(order_ids),
+                   InvoiceableOrder.account_id == account_id)
+            .order_by(InvoiceableOrder.order_id)
+            .with_for_update()
+        )
+    }
+    missing = [order_id for order_id in order_ids if order_id not in found]
+    if missing:
+        raise NotFound("no such invoiceable order", {"order_ids": missing})
+    return [found[order_id] for order_id in order_ids]
+
+
+def application(session: Session, account_id: str, application_id: str, *, lock: bool = False) -> InvoiceApplication:
+    query = select(InvoiceApplication).where(
+        InvoiceApplication.id == application_id, InvoiceApplication.account_id == account_id
+    )
+    if lock:
+        query = query.with_for_update()
+    found = session.scalars(query).first()
+    if found is None:
+        raise NotFound("no such invoice application", {"application_id": application_id})
+    return found
+
+
+def invoice(session: Session, account_id: str, invoice_id: str) -> Invoice:
+    found = session.scalars(
+        select(Invoice).where(Invoice.id == invoice_id, Invoice.account_id == account_id)
+    ).first()
+    if found is None:
+        raise NotFound("no such invoice", {"invoice_id": invoice_id})
+    return found
+
+
+def invoices(session: Session, account_id: str) -> list[Invoice]:
+    return list(
+        session.scalars(
+            select(Invoice).where(Invoice.account_id == account_id).order_by(Invoice.issued_at.desc())
+        )
+    )
+
+
+def next_invoice_sequence(session: Session, series: str, year: int) -> int:
+    """Take the next number of a series and year inside the caller's transaction.  The
+    counter row stays locked until that transaction ends, so concurrent issuers queue and a
+    rolled-back issue gives its number back: no gaps, no duplicates."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(
+        dialect.insert(InvoiceCounter)
+        .values(series=series, year=year, last_number=0)
+        .on_conflict_do_nothing()
+    )
+    number = session.scalar(
+        update(InvoiceCounter)
+        .where(InvoiceCounter.series == series, InvoiceCounter.year == year)
+        .values(last_number=InvoiceCounter.last_number + 1)
+        .returning(InvoiceCounter.last_number)
+    )
+    assert number is not None
+    return number

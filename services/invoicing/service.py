@@ -1,0 +1,277 @@
+"""The invoicing service: learns of implemented orders, takes invoice applications, issues
+numbered invoices and tracks their PDFs."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from services.common.config import load_settings
+from services.common.contracts import (
+    AccountOut,
+    ApplyForInvoice,
+    DocumentReady,
+    InvoiceableOrderOut,
+    InvoiceApplicationOut,
+    InvoiceIssued,
+    InvoiceLineOut,
+    InvoiceOut,
+    OrderImplemented,
+    PartySnapshot,
+    parse,
+    utcnow,
+)
+from services.common.db import Database
+from services.common.messaging import Outbox, ServiceRpc, first_delivery, handles, rpc
+from services.common.money import Money
+from services.common.service import Pingable
+from services.invoicing import domain, repository
+from services.invoicing.models import (
+    ApplicationOrder,
+    Invoice,
+    InvoiceableOrder,
+    InvoiceApplication,
+    OutboxMessage,
+    ProcessedEvent,
+)
+
+
+class InvoicingService(Pingable):
+    name = "invoicing"
+
+    db = Database("invoicing")
+    outbox = Outbox("invoicing", OutboxMessage)
+    billing = ServiceRpc("billing")
+
+    # -- events ----------------------------------------------------------------------------
+
+    @handles(OrderImplemented)
+    def on_order_implemented(self, payload: dict[str, Any]) -> None:
+        evt = parse(OrderImplemented, payload)
+        order = evt.order
+        with self.db.transaction() as session:
+            if not first_delivery(session, ProcessedEvent, "order_implemented", evt.event_id):
+                return
+            if session.get(InvoiceableOrder, order.id) is not None:
+                return
+            if order.paid_cash <= 0:
+                return  # nothing paid in cash: nothing to invoice
+            session.add(
+                InvoiceableOrder(
+                    order_id=order.id,
+                    account_id=order.account_id,
+                    status=domain.AVAILABLE,
+                    currency=order.currency,
+                    net_minor=Money(order.net, order.currency).minor,
+                    vat_minor=Money(order.vat, order.currency).minor,
+                    cash_paid_minor=Money(order.paid_cash, order.currency).minor,
+                    po_number=order.po_number,
+                    lines_json=json.dumps([line.wire() for line in order.lines]),
+                    implemented_at=evt.occurred_at,
+                )
+            )
+
+    @handles(DocumentReady)
+    def on_document_ready(self, payload: dict[str, Any]) -> None:
+        evt = parse(DocumentReady, payload)
+        if evt.document.kind != "invoice":
+            return
+        with self.db.transaction() as session:
+            if not first_delivery(session, ProcessedEvent, "document_ready", evt.event_id):
+                return
+            invoice = session.get(Invoice, evt.document.reference)
+            if invoice is not None:
+                invoice.pdf_status = "ready"
+                invoice.pdf_document_id = evt.document.id
+
+    # -- the customer's steps --------------------------------------------------------------
+
+    @rpc
+    def invoiceable(self, account_id: str) -> list[dict[str, Any]]:
+        return [
+            invoiceable_out(row).wire()
+            for row in repository.available_orders(self.db.session, account_id)
+        ]
+
+    @rpc
+    def apply(self, account_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Put the chosen orders on an application awaiting the customer's confirmation."""
+        request = parse(ApplyForInvoice, data)
+        order_ids = list(dict.fromkeys(request.order_ids))
+        with self.db.transaction() as session:
+            orders = repository.orders_for_update(session, account_id, order_ids)
+            for row in orders:
+                domain.check_invoiceable(row.order_id, row.status)
+            currency = domain.single_currency([row.currency for row in orders])
+            application = InvoiceApplication(
+                id=str(uuid.uuid4()),
+                account_id=account_id,
+                status=domain.AWAITING_CONFIRMATION,
+                currency=currency,
+                net_minor=sum(row.net_minor for row in orders),
+                vat_minor=sum(row.vat_minor for row in orders),
+                total_minor=sum(row.cash_paid_minor for row in orders),
+                created_at=utcnow(),
+                orders=[
+                    ApplicationOrder(order_id=row.order_id, position=i)
+                    for i, row in enumerate(orders)
+                ],
+            )
+            session.add(application)
+            for row in orders:
+                row.status = domain.APPLIED
+                row.application_id = application.id
+        return application_out(application).wire()
+
+    @rpc
+    def get_application(self, account_id: str, application_id: str) -> dict[str, Any]:
+        return application_out(
+            repository.application(self.db.session, account_id, application_id)
+        ).wire()
+
+    @rpc
+    def confirm(self, account_id: str, application_id: str) -> dict[str, Any]:
+        """Issue the invoice of an application.  Confirming twice returns the same invoice."""
+        current = repository.application(self.db.session, account_id, application_id)
+        if current.invoice_id is not None:
+            return invoice_out(repository.invoice(self.db.session, account_id, current.invoice_id)).wire()
+        domain.check_pending(current.status)
+        buyer = parse(AccountOut, self.billing.get_account(account_id))
+        self.db.session.rollback()  # hold no snapshot or lock across the RPC call
+        settings = load_settings()
+        with self.db.transaction() as session:
+            application = repository.application(session, account_id, application_id, lock=True)
+            if application.invoice_id is not None:
+                return invoice_out(repository.invoice(session, account_id, application.invoice_id)).wire()
+            domain.check_pending(application.status)
+            orders = repository.orders_for_update(
+                session, account_id, [link.order_id for link in application.orders]
+            )
+            today = datetime.now(timezone.utc).date()
+            sequence = repository.next_invoice_sequence(session, settings.invoice_series, today.year)
+            invoice = Invoice(
+                id=str(uuid.uuid4()),
+                number=domain.invoice_number(settings.invoice_series, today.year, sequence),
+                series=settings.invoice_series,
+                year=today.year,
+                sequence=sequence,
+                account_id=account_id,
+                application_id=application.id,
+                status=domain.ISSUED,
+                currency=application.currency,
+                net_minor=application.net_minor,
+                vat_minor=application.vat_minor,
+                total_minor=application.total_minor,
+                snapshot_json=json.dumps(
+                    {
+                        "seller": PartySnapshot(
+                            name=settings.seller_name,
+                            address=settings.seller_address,
+                            vat_id=settings.seller_vat_id,
+                        ).wire(),
+                        "buyer": PartySnapshot(
+                            name=buyer.company_name,
+                            address=buyer.billing_address,
+                            vat_id=buyer.organisation_number,
+                            email=buyer.email,
+                        ).wire(),
+                        "po_numbers": [row.po_number for row in orders if row.po_number],
+                        "lines": [line.wire() for row in orders for line in invoice_lines(row)],
+                    }
+                ),
+                issue_date=today.isoformat(),
+                pdf_status="pending",
+                issued_at=utcnow(),
+            )
+            session.add(invoice)
+            application.status = domain.ISSUED
+            application.invoice_id = invoice.id
+            for row in orders:
+                row.status = domain.INVOICED
+            out = invoice_out(invoice)
+            self.outbox.add(session, InvoiceIssued(invoice=out))
+        return out.wire()
+
+    @rpc
+    def list_invoices(self, account_id: str) -> list[dict[str, Any]]:
+        return [invoice_out(i).wire() for i in repository.invoices(self.db.session, account_id)]
+
+    @rpc
+    def get_invoice(self, account_id: str, invoice_id: str) -> dict[str, Any]:
+        return invoice_out(repository.invoice(self.db.session, account_id, invoice_id)).wire()
+
+
+def invoice_lines(row: InvoiceableOrder) -> list[InvoiceLineOut]:
+    return [
+        InvoiceLineOut(
+            order_id=row.order_id,
+            description=line["name"],
+            quantity=line["quantity"],
+            unit_price=line["unit_price"],
+            vat_rate=line["vat_rate"],
+            net=line["net"],
+            vat=line["vat"],
+            gross=line["gross"],
+        )
+        for line in json.loads(row.lines_json)
+        if line["implementation"] == "succeeded"
+    ]
+
+
+def _amount(minor: int, currency: str) -> Any:
+    return Money.from_minor(minor, currency).amount
+
+
+def invoiceable_out(row: InvoiceableOrder) -> InvoiceableOrderOut:
+    return InvoiceableOrderOut(
+        order_id=row.order_id,
+        po_number=row.po_number,
+        currency=row.currency,
+        net=_amount(row.net_minor, row.currency),
+        vat=_amount(row.vat_minor, row.currency),
+        cash_paid=_amount(row.cash_paid_minor, row.currency),
+        implemented_at=row.implemented_at,
+    )
+
+
+def application_out(application: InvoiceApplication) -> InvoiceApplicationOut:
+    currency = application.currency
+    return InvoiceApplicationOut(
+        id=application.id,
+        account_id=application.account_id,
+        status=application.status,
+        order_ids=[link.order_id for link in application.orders],
+        currency=currency,
+        net=_amount(application.net_minor, currency),
+        vat=_amount(application.vat_minor, currency),
+        total=_amount(application.total_minor, currency),
+        invoice_id=application.invoice_id,
+        created_at=application.created_at,
+    )
+
+
+def invoice_out(invoice: Invoice) -> InvoiceOut:
+    snapshot = json.loads(invoice.snapshot_json)
+    currency = invoice.currency
+    return InvoiceOut(
+        id=invoice.id,
+        number=invoice.number,
+        account_id=invoice.account_id,
+        status=invoice.status,
+        currency=currency,
+        net=_amount(invoice.net_minor, currency),
+        vat=_amount(invoice.vat_minor, currency),
+        total=_amount(invoice.total_minor, currency),
+        po_numbers=snapshot["po_numbers"],
+        seller=PartySnapshot(**snapshot["seller"]),
+        buyer=PartySnapshot(**snapshot["buyer"]),
+        lines=[InvoiceLineOut(**line) for line in snapshot["lines"]],
+        issue_date=invoice.issue_date,
+        pdf_status=invoice.pdf_status,
+        issued_at=invoice.issued_at,
+    )
+
+
+SERVICE = InvoicingService

@@ -1,0 +1,1 @@
+"""Orders: the catalogue, orders and their lines, payment and implementation."""
