@@ -15,12 +15,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, String, Text, delete, select
+from sqlalchemy import Integer, String, Text, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from gateway.errors import IdempotencyInProgress, IdempotencyKeyReused, status_of
-from services.common.db import make_engine
+from services.common.db import UtcDateTime, make_engine
 from services.common.errors import BusinessError, InvalidRequest
 
 IN_PROGRESS = "in_progress"
@@ -41,7 +41,7 @@ class IdempotencyRecord(Base):
     state: Mapped[str] = mapped_column(String(20))
     response_status: Mapped[int | None] = mapped_column(Integer)
     response_body: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 def fingerprint(method: str, path: str, body: Any) -> str:

@@ -5,6 +5,7 @@ database, then runs its nameko container until SIGTERM or Ctrl-C.
 """
 
 import eventlet
+import eventlet.debug
 
 eventlet.monkey_patch()
 

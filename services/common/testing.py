@@ -1,0 +1,224 @@
+"""Test helpers shared by every tier: real PostgreSQL databases, real RabbitMQ vhosts, and the
+whole product run as separate processes.  Nothing here is a mock: a missing broker or database
+is a failure with a message saying what to start, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlparse
+
+import httpx
+from sqlalchemy import create_engine, text
+
+from services.common.config import SERVICE_NAMES
+
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+AMQP_ROOT = os.environ.get("TEST_AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672/")
+RABBIT_API = os.environ.get("TEST_RABBIT_API", "http://guest:guest@127.0.0.1:15672/api")
+DATABASE_OWNERS = (*SERVICE_NAMES, "gateway")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class MissingInfrastructure(RuntimeError):
+    pass
+
+
+# -- PostgreSQL -------------------------------------------------------------------------------------
+
+
+def postgres_url(database: str) -> str:
+    parsed = urlparse(POSTGRES_ADMIN_URL)
+    return parsed._replace(path=f"/{database}").geturl()
+
+
+def create_databases(prefix: str) -> dict[str, str]:
+    """One fresh database per owner; returns owner → URL."""
+    engine = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            urls = {}
+            for owner in DATABASE_OWNERS:
+                name = f"{prefix}_{owner}"
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+                urls[owner] = postgres_url(name)
+            return urls
+    except Exception as error:
+        raise MissingInfrastructure(
+            f"PostgreSQL is needed at {POSTGRES_ADMIN_URL} ({error.__class__.__name__}: {error}). "
+            "Start it: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
+        ) from error
+    finally:
+        engine.dispose()
+
+
+def drop_databases(prefix: str) -> None:
+    engine = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            for owner in DATABASE_OWNERS:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{prefix}_{owner}" WITH (FORCE)'))
+    finally:
+        engine.dispose()
+
+
+def database_env(urls: dict[str, str]) -> dict[str, str]:
+    return {f"{owner.upper()}_DATABASE_URL": url for owner, url in urls.items()}
+
+
+# -- RabbitMQ ---------------------------------------------------------------------------------------
+
+
+def _rabbit() -> httpx.Client:
+    parsed = urlparse(RABBIT_API)
+    base = parsed._replace(netloc=parsed.hostname + (f":{parsed.port}" if parsed.port else "")).geturl()
+    return httpx.Client(base_url=base, auth=(parsed.username or "guest", parsed.password or "guest"),
+                        timeout=10)
+
+
+def create_vhost(name: str | None = None) -> tuple[str, str]:
+    """A fresh vhost; returns (name, AMQP URI)."""
+    name = name or f"bc_test_{uuid.uuid4().hex[:10]}"
+    user = urlparse(AMQP_ROOT).username or "guest"
+    try:
+        with _rabbit() as api:
+            api.put(f"/vhosts/{quote(name, safe='')}").raise_for_status()
+            api.put(f"/permissions/{quote(name, safe='')}/{user}",
+                    json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
+    except Exception as error:
+        raise MissingInfrastructure(
+            f"RabbitMQ with the management plugin is needed at {RABBIT_API} ({error}). "
+            "Start it: rabbitmq-plugins enable rabbitmq_management && rabbitmq-server -detached"
+        ) from error
+    return name, AMQP_ROOT.rstrip("/") + "/" + quote(name, safe="")
+
+
+def delete_vhost(name: str) -> None:
+    with _rabbit() as api:
+        api.delete(f"/vhosts/{quote(name, safe='')}")
+
+
+def queue_stats(vhost: str, queue: str) -> dict[str, Any]:
+    with _rabbit() as api:
+        answer = api.get(f"/queues/{quote(vhost, safe='')}/{quote(queue, safe='')}")
+        answer.raise_for_status()
+        return answer.json()
+
+
+# -- the whole product as processes -----------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(condition: Any, timeout: float, interval: float = 0.2, message: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s: {message}")
+        time.sleep(interval)
+
+
+class Product:
+    """The four services and the gateway, each its own process, as ``make run`` starts them."""
+
+    COMMANDS = {**{name: ["-m", "services.run", name] for name in SERVICE_NAMES},
+                "gateway": ["-m", "gateway"]}
+
+    def __init__(self, env: dict[str, str], logs: Path) -> None:
+        self.env = {**os.environ, **env}
+        self.logs = logs
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.url = f"http://{env['GATEWAY_HOST']}:{env['GATEWAY_PORT']}"
+
+    def start(self, *names: str) -> None:
+        for name in names or tuple(self.COMMANDS):
+            log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
+            self.processes[name] = subprocess.Popen(
+                [sys.executable, *self.COMMANDS[name]], env=self.env, cwd=ROOT,
+                stdout=log, stderr=subprocess.STDOUT,
+            )
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        process = self.processes[name]
+        process.send_signal(sig)
+        if sig in (signal.SIGKILL, signal.SIGTERM):
+            process.wait(timeout=30)
+
+    def healthy(self, *names: str) -> bool:
+        try:
+            report = httpx.get(f"{self.url}/healthz", timeout=10).json()["checks"]
+        except (httpx.HTTPError, ValueError, KeyError):
+            return False
+        return all(report.get(name, {}).get("status") == "ok" for name in names or report)
+
+    def wait_healthy(self, *names: str, timeout: float = 90) -> None:
+        def check() -> bool:
+            for name, process in self.processes.items():
+                if process.poll() is not None:
+                    raise AssertionError(f"{name} exited:\n{self.log_tail(name)}")
+            return self.healthy(*names)
+
+        wait_for(check, timeout, 0.3, f"the product at {self.url} did not become healthy")
+
+    def log_tail(self, name: str, lines: int = 40) -> str:
+        path = self.logs / f"{name}.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@contextmanager
+def running_product(tmp: Path, **extra_env: str) -> Iterator[Product]:
+    prefix = f"bc_e2e_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    urls = create_databases(prefix)
+    vhost, amqp_uri = create_vhost()
+    env = {
+        "ENVIRONMENT": "test",
+        "AMQP_URI": amqp_uri,
+        "GATEWAY_HOST": "127.0.0.1",
+        "GATEWAY_PORT": str(free_port()),
+        "DATA_DIR": str(tmp / "data"),
+        "DEMO_DATA": "true",
+        "BOOTSTRAP_OPERATOR_EMAIL": "operator@example.com",
+        "BOOTSTRAP_OPERATOR_PASSWORD": "operator-password",
+        "SECRET_KEY": "test-secret-key-" + uuid.uuid4().hex,
+        "HUB_BLOCKING_DETECTION": "2",
+        "RPC_TIMEOUT": "10",
+        **database_env(urls),
+        **extra_env,
+    }
+    product = Product(env, tmp)
+    try:
+        product.start()
+        product.wait_healthy()
+        yield product
+    finally:
+        product.stop()
+        delete_vhost(vhost)
+        drop_databases(prefix)
