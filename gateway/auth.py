@@ -69,7 +69,9 @@ class Tokens:
             raise AuthenticationRequired()
         token = authorization.removeprefix("Bearer ").strip()
         body, _, signature = token.partition(".")
-        if not signature or not hmac.compare_digest(signature, self._sign(body)):
+        if not signature or not hmac.compare_digest(
+            signature.encode("utf-8", "replace"), self._sign(body).encode()
+        ):
             raise AuthenticationRequired("the token is not valid")
         try:
             claims = json.loads(_unb64(body))

@@ -53,7 +53,9 @@ def check_new_password(password: str) -> None:
 def normalise_email(email: str) -> str:
     email = email.strip().lower()
     local, _, domain = email.partition("@")
-    if not local or "." not in domain or " " in email or len(email) > 254:
+    labels = domain.split(".")
+    if (not local or "@" in domain or len(labels) < 2 or not all(labels)
+            or any(c.isspace() for c in email) or len(email) > 254):
         raise InvalidRequest("not a valid e-mail address", {"field": "email"})
     return email
 
@@ -84,6 +86,8 @@ def pay_from_cash(account_id: str, amount: Money, cash_balance: Money) -> list[L
 
 
 def balanced(legs: list[Leg]) -> list[Leg]:
-    if sum(leg.amount.minor for leg in legs) != 0:
-        raise ValueError("a journal entry's postings must sum to zero")
+    """An entry's postings sum to zero in each currency."""
+    for currency in {leg.amount.currency for leg in legs}:
+        if sum(leg.amount.minor for leg in legs if leg.amount.currency == currency) != 0:
+            raise ValueError("a journal entry's postings must sum to zero in each currency")
     return legs

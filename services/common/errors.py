@@ -8,19 +8,26 @@ back (not a ``RemoteError``).  The gateway maps classes to HTTP statuses in one 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from nameko.exceptions import deserialize_to_instance
 
+# nameko stringifies exception arguments that are not strings, lists or dicts (None becomes
+# "None", 5 becomes "5"), so details travel as JSON text behind this prefix.
+DETAILS_PREFIX = "json:"
+
 
 class BusinessError(Exception):
-    """Base of every failure a client can act on.  ``args`` are ``(message, details)`` so the
-    exception survives nameko's serialisation unchanged."""
+    """Base of every failure a client can act on.  ``args`` are ``(message, details as JSON)``
+    so the exception survives nameko's serialisation unchanged."""
 
     code = "business_error"
     default_message = "the request cannot be carried out"
 
     def __init__(self, message: str | None = None, details: Any = None) -> None:
+        if not (isinstance(details, str) and details.startswith(DETAILS_PREFIX)):
+            details = DETAILS_PREFIX + json.dumps(details, default=str)
         super().__init__(message or self.default_message, details)
 
     @property
@@ -29,7 +36,7 @@ class BusinessError(Exception):
 
     @property
     def details(self) -> Any:
-        return self.args[1] if len(self.args) > 1 else None
+        return json.loads(self.args[1][len(DETAILS_PREFIX):])
 
     def __str__(self) -> str:
         return self.message

@@ -61,7 +61,7 @@ def test_adding_different_currencies_raises():
 
 def test_comparing_different_currencies_raises():
     with pytest.raises(CurrencyMismatch):
-        Money(Decimal("1"), "EUR") < Money(Decimal("2"), "SEK")
+        assert Money(Decimal("1"), "EUR") < Money(Decimal("2"), "SEK")
 
 
 def test_money_does_not_combine_with_a_bare_number():

@@ -21,8 +21,9 @@ from services.orders.domain import (
 
 
 def line(no: int, price: str, quantity: int = 1, vat_bp: int = 2500, currency: str = "EUR"):
-    return PricedLine(no, f"SKU-{no}", f"Product {no}", quantity,
-                      Money(Decimal(price), currency), vat_bp)
+    return PricedLine(
+        no, f"SKU-{no}", f"Product {no}", quantity, Money(Decimal(price), currency), vat_bp
+    )
 
 
 def test_a_vat_rate_in_basis_points_is_a_fraction():
