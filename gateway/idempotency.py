@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Integer, String, Text, delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from gateway.errors import IdempotencyInProgress, IdempotencyKeyReused, status_of
@@ -52,7 +52,10 @@ def fingerprint(method: str, path: str, body: Any) -> str:
 class IdempotencyStore:
     def __init__(self, database_url: str, ttl_seconds: int) -> None:
         self.engine = make_engine(database_url)
-        Base.metadata.create_all(self.engine)
+        try:
+            Base.metadata.create_all(self.engine)
+        except (IntegrityError, ProgrammingError):  # another gateway created it at that moment
+            pass
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.ttl = timedelta(seconds=ttl_seconds)
 

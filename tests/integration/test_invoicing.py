@@ -1,0 +1,131 @@
+"""Invoicing on PostgreSQL and RabbitMQ: gap-free numbers under concurrent issuing, idempotent
+consumption of order events, the outbox surviving a crash between commit and publish, and
+dead-lettering of messages that cannot be applied."""
+
+import json
+import uuid
+from datetime import UTC, datetime
+
+import eventlet
+from nameko.standalone.events import event_dispatcher
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from services.billing.service import BillingService
+from services.common import testing
+from services.common.contracts import OrderImplemented, OrderLineOut, OrderOut
+from services.common.db import make_engine
+from services.invoicing import repository
+from services.invoicing.models import InvoiceableOrder, InvoiceCounter, ProcessedEvent
+from services.invoicing.service import InvoicingService
+from services.orders.models import OutboxMessage
+from services.orders.service import OrdersService
+
+ORDER_QUEUE = "evt-orders-order_implemented--invoicing.on_order_implemented"
+
+
+def implemented_order(account_id: str, amount: str = "12.50") -> OrderImplemented:
+    line = OrderLineOut(line_no=1, sku="VM-S-1M", name="Cloud VM", quantity=1, unit_price=amount,
+                        vat_rate="0", net=amount, vat="0", gross=amount, implementation="succeeded")
+    order = OrderOut(id=str(uuid.uuid4()), account_id=account_id, status="completed",
+                     currency="EUR", net=amount, vat="0", total=amount, paid_cash=amount,
+                     po_number=None, lines=[line], created_at=datetime.now(UTC))
+    return OrderImplemented(order=order)
+
+
+def invoiceable_count(url: str, account_id: str) -> int:
+    engine = make_engine(url)
+    with Session(engine) as session:
+        count = session.scalar(select(func.count()).select_from(InvoiceableOrder)
+                               .where(InvoiceableOrder.account_id == account_id))
+    engine.dispose()
+    return int(count or 0)
+
+
+def test_concurrent_confirmations_get_consecutive_numbers_without_gaps(
+    run_services, rpc, rpc_factory, config, monkeypatch
+):
+    series = f"T{uuid.uuid4().hex[:6].upper()}"
+    monkeypatch.setenv("INVOICE_SERIES", series)
+    run_services(BillingService, InvoicingService)
+    account_id = rpc.billing.register_account({
+        "email": f"{uuid.uuid4().hex[:10]}@example.com", "password": "long-enough-pw",
+        "company_name": "Numbers AB"})["account"]["id"]
+    dispatch = event_dispatcher(config)
+    events = [implemented_order(account_id) for _ in range(8)]
+    for evt in events:
+        dispatch("orders", "order_implemented", evt.wire())
+    testing.wait_for(lambda: len(rpc.invoicing.invoiceable(account_id)) == 8, 20)
+    applications = [rpc.invoicing.apply(account_id, {"order_ids": [evt.order.id]})["id"]
+                    for evt in events]
+
+    numbers = list(eventlet.GreenPool(8).imap(
+        lambda app_id: rpc_factory().invoicing.confirm(account_id, app_id)["number"], applications))
+
+    year = datetime.now(UTC).year
+    assert sorted(numbers) == [f"{series}-{year}-{n:06d}" for n in range(1, 9)]
+
+
+def test_a_rolled_back_issue_gives_its_number_back(database_urls):
+    engine = make_engine(database_urls["invoicing"])
+    series = f"R{uuid.uuid4().hex[:6].upper()}"
+    with Session(engine) as session:
+        assert repository.next_invoice_sequence(session, series, 2026) == 1
+        session.rollback()
+    with Session(engine) as session:
+        assert repository.next_invoice_sequence(session, series, 2026) == 1
+        session.commit()
+    with Session(engine) as session:
+        assert repository.next_invoice_sequence(session, series, 2026) == 2
+        counter = session.get(InvoiceCounter, (series, 2026))
+        assert counter is not None and counter.last_number == 2
+        session.commit()
+    engine.dispose()
+
+
+def test_a_redelivered_order_event_has_no_second_effect(run_services, config, database_urls):
+    run_services(InvoicingService)
+    account_id = str(uuid.uuid4())
+    evt = implemented_order(account_id)
+    dispatch = event_dispatcher(config)
+    for _ in range(3):
+        dispatch("orders", "order_implemented", evt.wire())
+    testing.wait_for(lambda: invoiceable_count(database_urls["invoicing"], account_id) == 1, 20)
+    eventlet.sleep(1)
+    assert invoiceable_count(database_urls["invoicing"], account_id) == 1
+    engine = make_engine(database_urls["invoicing"])
+    with Session(engine) as session:
+        assert session.get(ProcessedEvent, ("order_implemented", evt.event_id)) is not None
+    engine.dispose()
+
+
+def test_an_event_committed_but_never_published_is_relayed_when_the_service_runs(
+    run_services, database_urls
+):
+    # A crash right after commit leaves the event in the outbox, unpublished.
+    account_id = str(uuid.uuid4())
+    evt = implemented_order(account_id)
+    engine = make_engine(database_urls["orders"])
+    with Session(engine) as session:
+        session.add(OutboxMessage(event_id=evt.event_id, source=evt.source, event_type=evt.type,
+                                  payload=json.dumps(evt.wire()), created_at=datetime.now(UTC)))
+        session.commit()
+
+    run_services(InvoicingService)  # the consumer's queue exists before the relay runs
+    run_services(OrdersService)
+    testing.wait_for(lambda: invoiceable_count(database_urls["invoicing"], account_id) == 1, 20,
+                     message="the outbox relay never published the committed event")
+    with Session(engine) as session:
+        row = session.scalars(select(OutboxMessage).where(OutboxMessage.event_id == evt.event_id)).one()
+        assert row.published_at is not None
+    engine.dispose()
+
+
+def test_an_event_that_cannot_be_applied_is_dead_lettered_not_dropped(run_services, config, amqp_uri):
+    run_services(InvoicingService)
+    event_dispatcher(config)("orders", "order_implemented", {"not": "an order event"})
+    vhost = amqp_uri.rsplit("/", 1)[1]
+    testing.wait_for(
+        lambda: testing.queue_stats(vhost, f"{ORDER_QUEUE}.dead").get("messages") == 1, 20,
+        message="the bad message never reached the dead-letter queue")
+    assert testing.queue_stats(vhost, ORDER_QUEUE).get("messages") == 0

@@ -1,0 +1,100 @@
+"""The billing ledger on PostgreSQL: balances come from postings, charges cannot overdraw even
+when they race, and retried charges have the effect of one."""
+
+import uuid
+
+import eventlet
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from services.billing.models import Posting
+from services.billing.service import BillingService
+from services.common.db import make_engine
+from services.common.errors import InsufficientFunds, NotFound, PaymentConflict
+
+
+def register(rpc) -> str:
+    created = rpc.billing.register_account({
+        "email": f"{uuid.uuid4().hex[:10]}@example.com", "password": "long-enough-pw",
+        "company_name": "Race AB",
+    })
+    return created["account"]["id"]
+
+
+def credit(rpc, account_id: str, amount: str) -> None:
+    rpc.billing.credit_balance({"account_id": account_id, "amount": amount, "currency": "EUR",
+                                "reference": "test", "idempotency_key": uuid.uuid4().hex})
+
+
+def charge(rpc, account_id: str, amount: str, order_id: str | None = None) -> dict:
+    return rpc.billing.charge_order({"account_id": account_id, "order_id": order_id or uuid.uuid4().hex,
+                                     "amount": amount, "currency": "EUR"})
+
+
+def test_concurrent_charges_cannot_overdraw_the_cash_balance(run_services, rpc, rpc_factory):
+    run_services(BillingService)
+    account_id = register(rpc)
+    credit(rpc, account_id, "100.00")
+
+    def attempt(_: int) -> str:
+        try:
+            charge(rpc_factory(), account_id, "30.00")
+            return "charged"
+        except InsufficientFunds:
+            return "refused"
+
+    outcomes = list(eventlet.GreenPool(8).imap(attempt, range(8)))
+    assert outcomes.count("charged") == 3
+    assert outcomes.count("refused") == 5
+    assert rpc.billing.get_account(account_id)["cash_balance"]["amount"] == "10.00"
+
+
+def test_charging_the_same_order_twice_concurrently_charges_once(run_services, rpc, rpc_factory):
+    run_services(BillingService)
+    account_id = register(rpc)
+    credit(rpc, account_id, "100.00")
+    order_id = uuid.uuid4().hex
+    entries = list(eventlet.GreenPool(5).imap(
+        lambda _: charge(rpc_factory(), account_id, "40.00", order_id)["entry_id"], range(5)))
+    assert len(set(entries)) == 1
+    assert rpc.billing.get_account(account_id)["cash_balance"]["amount"] == "60.00"
+
+
+def test_a_charge_replayed_with_a_different_amount_is_a_conflict(run_services, rpc):
+    run_services(BillingService)
+    account_id = register(rpc)
+    credit(rpc, account_id, "100.00")
+    order_id = uuid.uuid4().hex
+    charge(rpc, account_id, "10.00", order_id)
+    with pytest.raises(PaymentConflict):
+        charge(rpc, account_id, "11.00", order_id)
+
+
+def test_every_journal_entry_balances_and_the_balance_is_the_sum_of_postings(
+    run_services, rpc, database_urls
+):
+    run_services(BillingService)
+    account_id = register(rpc)
+    credit(rpc, account_id, "80.00")
+    charge(rpc, account_id, "12.50")
+    engine = make_engine(database_urls["billing"])
+    with Session(engine) as session:
+        unbalanced = session.execute(
+            select(Posting.entry_id).group_by(Posting.entry_id, Posting.currency)
+            .having(func.sum(Posting.amount_minor) != 0)
+        ).all()
+        cash = session.scalar(select(func.sum(Posting.amount_minor)).where(
+            Posting.account_id == account_id, Posting.book == "customer_cash"))
+    engine.dispose()
+    assert unbalanced == []
+    assert cash == 6750
+    assert rpc.billing.get_account(account_id)["cash_balance"]["amount"] == "67.50"
+
+
+def test_business_errors_arrive_at_the_caller_as_their_own_class(run_services, rpc):
+    run_services(BillingService)
+    with pytest.raises(NotFound) as raised:
+        rpc.billing.get_account("no-such-account")
+    assert raised.value.code == "not_found"
+    assert raised.value.details == {"account_id": "no-such-account"}

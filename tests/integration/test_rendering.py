@@ -1,0 +1,54 @@
+"""PDF rendering happens in separate processes: the eventlet hub keeps running meanwhile."""
+
+import subprocess
+import time
+
+import eventlet
+import pytest
+
+from services.documents.rendering import RendererPool, RenderFailed
+
+INVOICE = {
+    "number": "INV-2026-000042", "issue_date": "2026-11-22", "po_numbers": ["PO-1"],
+    "currency": "EUR", "net": "100.00", "vat": "25.00", "total": "125.00",
+    "seller": {"name": "Nimbus Cloud AB", "address": "Storgatan 1", "vat_id": "SE1"},
+    "buyer": {"name": "Ada <Cloud> AB", "address": None, "vat_id": None},
+    "lines": [{"description": "VM", "quantity": 1, "unit_price": "100.00", "vat_percent": "25",
+               "net": "100.00", "gross": "125.00"}],
+}
+
+
+@pytest.fixture(scope="module")
+def pool():
+    renderers = RendererPool(2)
+    yield renderers
+    renderers.close()
+
+
+def test_rendering_does_not_block_the_hub(pool):
+    ticks = []
+
+    def tick():
+        while True:
+            ticks.append(time.monotonic())
+            eventlet.sleep(0.02)
+
+    ticker = eventlet.spawn(tick)
+    pdfs = list(eventlet.GreenPool(4).imap(
+        lambda _: pool.render("invoice.html", {"invoice": INVOICE}), range(4)))
+    ticker.kill()
+    gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
+    assert all(pdf.startswith(b"%PDF") for pdf in pdfs)
+    assert max(gaps) < 0.5, f"the hub stalled for {max(gaps):.2f} s"
+
+
+def test_the_invoice_pdf_shows_number_buyer_and_amount_with_markup_escaped(pool):
+    pdf = pool.render("invoice.html", {"invoice": INVOICE})
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout
+    assert b"INV-2026-000042" in text and b"Ada <Cloud> AB" in text and b"125.00" in text
+
+
+def test_a_template_error_is_reported_and_the_renderer_keeps_working(pool):
+    with pytest.raises(RenderFailed):
+        pool.render("no-such-template.html", {})
+    assert pool.render("invoice.html", {"invoice": INVOICE}).startswith(b"%PDF")
