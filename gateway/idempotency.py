@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Integer, String, Text, delete, select
@@ -91,7 +91,7 @@ class IdempotencyStore:
         return status, body, False
 
     def _begin(self, scope: str, key: str, print_: str) -> tuple[int, Any] | None:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with self.sessions() as session:
             session.execute(
                 delete(IdempotencyRecord).where(

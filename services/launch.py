@@ -65,7 +65,7 @@ def main() -> int:
     for child in children.values():
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)
-    for name, child in children.items():
+    for child in children.values():
         try:
             child.wait(timeout=15)
         except subprocess.TimeoutExpired:

@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     invoice_series: str = "INV"
 
     @model_validator(mode="after")
-    def _secret_outside_development(self) -> "Settings":
+    def _secret_outside_development(self) -> Settings:
         if self.secret_key is None:
             if self.environment == "production":
                 raise ValueError("SECRET_KEY is required outside development")

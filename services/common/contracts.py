@@ -8,7 +8,7 @@ validate them with these models.  Every event carries ``event_id``, ``occurred_a
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
@@ -36,7 +36,7 @@ def parse(model: type[C], data: Any) -> C:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class MoneyOut(Contract):

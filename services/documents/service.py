@@ -17,7 +17,7 @@ from services.common.messaging import Outbox, first_delivery, handles, rpc
 from services.common.service import Pingable
 from services.documents.filestore import Files
 from services.documents.models import Document, OutboxMessage, ProcessedEvent
-from services.documents.rendering import RenderFailed, Renderer, RendererLost
+from services.documents.rendering import Renderer, RendererLost, RenderFailed
 
 log = logging.getLogger(__name__)
 

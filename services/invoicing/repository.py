@@ -40,7 +40,9 @@ def orders_for_update(session: Session, account_id: str, order_ids: list[str]) -
     return [found[order_id] for order_id in order_ids]
 
 
-def application(session: Session, account_id: str, application_id: str, *, lock: bool = False) -> InvoiceApplication:
+def application(
+    session: Session, account_id: str, application_id: str, *, lock: bool = False
+) -> InvoiceApplication:
     query = select(InvoiceApplication).where(
         InvoiceApplication.id == application_id, InvoiceApplication.account_id == account_id
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from services.common.config import load_settings
@@ -149,7 +149,7 @@ class InvoicingService(Pingable):
             orders = repository.orders_for_update(
                 session, account_id, [link.order_id for link in application.orders]
             )
-            today = datetime.now(timezone.utc).date()
+            today = datetime.now(UTC).date()
             sequence = repository.next_invoice_sequence(session, settings.invoice_series, today.year)
             invoice = Invoice(
                 id=str(uuid.uuid4()),

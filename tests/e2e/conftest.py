@@ -3,11 +3,10 @@
 (databases of their own), and the tests speak HTTP to the gateway only.  Each service runs with
 eventlet's hub-blocking detection on."""
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import uuid
 
 import httpx
 import pytest

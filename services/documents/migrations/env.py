@@ -1,6 +1,6 @@
 """Alembic environment of the documents service (see services.common.migration_env)."""
 
-from services.documents.models import Base
 from services.common.migration_env import run
+from services.documents.models import Base
 
 run(Base.metadata)

@@ -1,6 +1,6 @@
 """Alembic environment of the orders service (see services.common.migration_env)."""
 
-from services.orders.models import Base
 from services.common.migration_env import run
+from services.orders.models import Base
 
 run(Base.metadata)

@@ -1,0 +1,40 @@
+# One command to run the product, one to test it.  Both create .venv if it is missing.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test test-unit test-integration test-e2e bench lint clean
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e . || $(PY) -m pip install -q --no-deps -e .
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install  ## all four services + gateway on the local RabbitMQ, embedded databases
+	$(PY) -m services.launch
+
+test: install  ## the whole suite: unit, integration, end-to-end (needs RabbitMQ + PostgreSQL)
+	$(PY) -m pytest
+
+test-unit: install
+	$(PY) -m pytest tests/unit
+
+test-integration: install
+	$(PY) -m pytest tests/integration
+
+test-e2e: install
+	$(PY) -m pytest tests/e2e
+
+bench: install  ## gateway vs bare nameko RPC, measured in one run
+	$(PY) -m bench.gateway_vs_rpc
+
+lint: install
+	$(PY) -m ruff check .
+
+clean:
+	rm -rf var .pytest_cache .ruff_cache
