@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from eventlet import tpool
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from services.billing import domain, repository
 from services.billing.models import Account, JournalEntry, OutboxMessage, User
@@ -17,6 +19,7 @@ from services.common.contracts import (
     BalanceCredited,
     ChargeOrder,
     CreditBalance,
+    Event,
     LedgerEntryOut,
     MoneyOut,
     OrderCharged,
@@ -95,60 +98,70 @@ class BillingService(Pingable):
     def credit_balance(self, data: dict[str, Any]) -> dict[str, Any]:
         """An operator credits money received into the customer's cash balance."""
         request = parse(CreditBalance, data)
-        amount = Money(request.amount, request.currency)
-        with self.db.transaction() as session:
-            account = repository.account(session, request.account_id, lock=True)
-            key = f"top-up:{request.idempotency_key}"
-            existing = repository.entry_by_key(session, key)
-            if existing is not None:
-                return self._replay(session, existing, request.account_id, amount, "top_up")
-            if amount.currency != account.currency:
-                raise CurrencyNotSupported(f"the account keeps its balance in {account.currency}")
-            entry = repository.record_entry(
-                session,
-                account_id=account.id,
-                kind="top_up",
-                reference=request.reference,
-                idempotency_key=key,
-                amount=amount,
-                legs=domain.top_up(account.id, amount),
-            )
-            out = self._entry_out(session, entry)
-            self.outbox.add(session, BalanceCredited(entry=out))
-        return out.wire()
+        return self._move_money(
+            request.account_id,
+            Money(request.amount, request.currency),
+            kind="top_up",
+            key=f"top-up:{request.idempotency_key}",
+            reference=request.reference,
+            legs=lambda session, account, amount: domain.top_up(account.id, amount),
+            announce=lambda entry: BalanceCredited(entry=entry),
+        )
 
     @rpc
     def charge_order(self, data: dict[str, Any]) -> dict[str, Any]:
         """Pay an order from the cash balance; charging the same order again returns the
         first charge."""
         request = parse(ChargeOrder, data)
-        amount = Money(request.amount, request.currency)
+        return self._move_money(
+            request.account_id,
+            Money(request.amount, request.currency),
+            kind="order_charge",
+            key=f"order:{request.order_id}:charge",
+            reference=f"order {request.order_id}",
+            legs=lambda session, account, amount: domain.pay_from_cash(
+                account.id, amount, repository.cash_balance(session, account.id, account.currency)
+            ),
+            announce=lambda entry: OrderCharged(entry=entry, order_id=request.order_id),
+        )
+
+    def _move_money(
+        self,
+        account_id: str,
+        amount: Money,
+        *,
+        kind: str,
+        key: str,
+        reference: str,
+        legs: Callable[[Session, Account, Money], list[domain.Leg]],
+        announce: Callable[[LedgerEntryOut], Event],
+    ) -> dict[str, Any]:
+        """Record one journal entry, at most once per ``key``.  The account row is locked first,
+        so concurrent movements of one account queue: a balance check cannot be raced."""
         with self.db.transaction() as session:
-            account = repository.account(session, request.account_id, lock=True)
-            key = f"order:{request.order_id}:charge"
+            account = repository.account(session, account_id, lock=True)
             existing = repository.entry_by_key(session, key)
             if existing is not None:
-                return self._replay(session, existing, request.account_id, amount, "order_charge")
+                return self._replay(session, existing, account_id, amount, kind)
             if amount.currency != account.currency:
                 raise CurrencyNotSupported(f"the account keeps its balance in {account.currency}")
-            balance = repository.cash_balance(session, account.id, account.currency)
             entry = repository.record_entry(
                 session,
                 account_id=account.id,
-                kind="order_charge",
-                reference=f"order {request.order_id}",
+                kind=kind,
+                reference=reference,
                 idempotency_key=key,
                 amount=amount,
-                legs=domain.pay_from_cash(account.id, amount, balance),
+                legs=legs(session, account, amount),
             )
             out = self._entry_out(session, entry)
-            self.outbox.add(session, OrderCharged(entry=out, order_id=request.order_id))
+            self.outbox.add(session, announce(out))
         return out.wire()
 
     # -- helpers ---------------------------------------------------------------------------
 
     def _replay(
-        self, session: Any, entry: JournalEntry, account_id: str, amount: Money, kind: str
+        self, session: Session, entry: JournalEntry, account_id: str, amount: Money, kind: str
     ) -> dict[str, Any]:
         if (
             entry.account_id != account_id
@@ -158,7 +171,7 @@ class BillingService(Pingable):
             raise PaymentConflict()
         return self._entry_out(session, entry).wire()
 
-    def _entry_out(self, session: Any, entry: JournalEntry) -> LedgerEntryOut:
+    def _entry_out(self, session: Session, entry: JournalEntry) -> LedgerEntryOut:
         return LedgerEntryOut(
             entry_id=entry.id,
             account_id=entry.account_id,
@@ -193,8 +206,6 @@ def on_start(settings: Settings) -> None:
     """Create the bootstrap operator named in the settings, once."""
     if not (settings.bootstrap_operator_email and settings.bootstrap_operator_password):
         return
-    from sqlalchemy.orm import Session
-
     email = domain.normalise_email(settings.bootstrap_operator_email)
     engine = make_engine(settings.database_url("billing"))
     try:

@@ -27,12 +27,13 @@ from typing import Any
 import eventlet
 from eventlet.queue import Empty, LightQueue
 from kombu import Connection, Exchange, Queue
+from nameko.amqp.publish import Publisher
 from nameko.events import SERVICE_POOL, EventHandler
 from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy
 from nameko.rpc import rpc as nameko_rpc
-from nameko.standalone.events import event_dispatcher
+from nameko.standalone.events import get_event_exchange
 from sqlalchemy import Integer, String, Text, event, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
@@ -125,7 +126,10 @@ class Outbox(DependencyProvider):
         settings = load_settings()
         self.engine = make_engine(settings.database_url(self.owner))
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self.dispatch = event_dispatcher(settings.nameko_config())
+        config = settings.nameko_config()
+        # Declared with every publish: an event nobody subscribes to yet must not fail.
+        self.exchange = get_event_exchange(self.owner, config)
+        self.publisher = Publisher(settings.amqp_uri, serializer="json", declare=[self.exchange])
 
     def start(self) -> None:
         self._running = True
@@ -182,7 +186,9 @@ class Outbox(DependencyProvider):
                     session.commit()
                     return published
                 for row in rows:
-                    self.dispatch(row.source, row.event_type, json.loads(row.payload))
+                    self.publisher.publish(
+                        json.loads(row.payload), exchange=self.exchange, routing_key=row.event_type
+                    )
                     row.published_at = utcnow()
                     published += 1
                 session.commit()

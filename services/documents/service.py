@@ -45,28 +45,10 @@ class DocumentsService(Pingable):
             raise ServiceUnavailable(str(exc)) from exc  # requeued: try again later
         except RenderFailed as exc:
             log.error("invoice %s could not be rendered: %s", invoice.number, exc)
-            self._record_failure(evt, invoice, str(exc))
+            self._record(evt, invoice, status="failed", error=str(exc)[-2000:])
             return
         path, size, sha256 = self.files.put(f"invoices/{invoice.issue_date[:4]}/{invoice.id}.pdf", pdf)
-        with self.db.transaction() as session:
-            if not first_delivery(session, ProcessedEvent, "invoice_issued", evt.event_id):
-                return
-            document = Document(
-                id=str(uuid.uuid4()),
-                kind=INVOICE,
-                reference=invoice.id,
-                account_id=invoice.account_id,
-                status="ready",
-                content_type=PDF,
-                filename=f"invoice-{invoice.number}.pdf",
-                path=path,
-                size=size,
-                sha256=sha256,
-            )
-            session.add(document)
-            self.outbox.add(
-                session, DocumentReady(document=document_out(document), account_id=invoice.account_id)
-            )
+        self._record(evt, invoice, status="ready", path=path, size=size, sha256=sha256)
 
     @rpc
     def get_document(self, account_id: str, kind: str, reference: str) -> dict[str, Any]:
@@ -89,22 +71,26 @@ class DocumentsService(Pingable):
             select(Document).where(Document.kind == kind, Document.reference == reference)
         ).first()
 
-    def _record_failure(self, evt: InvoiceIssued, invoice: InvoiceOut, error: str) -> None:
+    def _record(self, evt: InvoiceIssued, invoice: InvoiceOut, **outcome: Any) -> None:
+        """Record the invoice's document once per event; announce it when it is ready."""
         with self.db.transaction() as session:
             if not first_delivery(session, ProcessedEvent, "invoice_issued", evt.event_id):
                 return
-            session.add(
-                Document(
-                    id=str(uuid.uuid4()),
-                    kind=INVOICE,
-                    reference=invoice.id,
-                    account_id=invoice.account_id,
-                    status="failed",
-                    content_type=PDF,
-                    filename=f"invoice-{invoice.number}.pdf",
-                    error=error[-2000:],
-                )
+            document = Document(
+                id=str(uuid.uuid4()),
+                kind=INVOICE,
+                reference=invoice.id,
+                account_id=invoice.account_id,
+                content_type=PDF,
+                filename=f"invoice-{invoice.number}.pdf",
+                **outcome,
             )
+            session.add(document)
+            if document.status == "ready":
+                self.outbox.add(
+                    session,
+                    DocumentReady(document=document_out(document), account_id=invoice.account_id),
+                )
 
 
 def invoice_context(invoice: InvoiceOut) -> dict[str, Any]:

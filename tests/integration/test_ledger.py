@@ -98,3 +98,21 @@ def test_business_errors_arrive_at_the_caller_as_their_own_class(run_services, r
         rpc.billing.get_account("no-such-account")
     assert raised.value.code == "not_found"
     assert raised.value.details == {"account_id": "no-such-account"}
+
+
+def test_events_nobody_subscribes_to_yet_are_still_published(run_services, rpc, database_urls):
+    from services.billing.models import OutboxMessage
+    from services.common import testing
+
+    run_services(BillingService)
+    account_id = register(rpc)
+    credit(rpc, account_id, "5.00")
+    engine = make_engine(database_urls["billing"])
+
+    def all_published() -> bool:
+        with Session(engine) as session:
+            return session.scalar(select(func.count()).select_from(OutboxMessage)
+                                  .where(OutboxMessage.published_at.is_(None))) == 0
+
+    testing.wait_for(all_published, 10, message="the outbox relay is stuck")
+    engine.dispose()
