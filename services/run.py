@@ -46,8 +46,14 @@ def main(argv: list[str] | None = None) -> int:
     runner = ServiceRunner(settings.nameko_config())
     runner.add_service(module.SERVICE)
 
+    stopping: list[bool] = []
+
     def shutdown(signum: int, _frame: object) -> None:
-        eventlet.spawn_n(runner.stop)
+        # Ctrl-C reaches every process of the group and the launcher then sends SIGTERM too:
+        # a second concurrent stop would hang nameko's shutdown, so stop once.
+        if not stopping:
+            stopping.append(True)
+            eventlet.spawn_n(runner.stop)
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
