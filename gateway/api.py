@@ -1,18 +1,25 @@
-"""Routes of ``/api/v1``.  Each route: authenticate → call one service → answer."""
+"""Routes of ``/api/v1``.  Each route: authenticate → call one service → answer.
+
+Routes are asynchronous end to end.  A service's JSON answer passes through as it came (the
+response models document it in OpenAPI; it is not validated a second time).  Customer routes
+act on the caller's own account; operator routes live under ``/admin``.
+"""
 
 from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from gateway import schemas
+from gateway import idempotency, schemas
 from gateway.auth import Principal
-from gateway.idempotency import fingerprint
+from gateway.errors import responses
+from gateway.validation import CheckedRoute
 from services.common.contracts import (
     AccountOut,
     InvoiceableOrderOut,
@@ -23,210 +30,299 @@ from services.common.contracts import (
     PrincipalOut,
     ProductOut,
 )
+from services.common.pages import MAX_LIMIT
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", route_class=CheckedRoute)
 bearer = HTTPBearer(auto_error=False, description="the token from /auth/login or /auth/register")
-IdempotencyKey = Header(None, alias="Idempotency-Key", description="repeat a request safely")
+IdempotencyKey = Header(None, alias="Idempotency-Key",
+                        description="repeat the request safely: a retry answers the first answer")
+Limit = Query(None, ge=1, le=MAX_LIMIT, description=f"items per page (at most {MAX_LIMIT})")
+Cursor = Query(None, max_length=200, description="`next_cursor` of the previous page")
+
+# what a route may answer besides its success, for the OpenAPI document
+SIGNED_IN = (401, 503, 504)
+READ_ONE = (*SIGNED_IN, 404)
+WRITE = (*SIGNED_IN, 409, 413, 422)
 
 
-def principal(
+class ServiceJSON(Response):
+    """A service's JSON answer, passed through byte for byte."""
+
+    media_type = "application/json"
+
+
+async def principal(
     request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
 ) -> Principal:
     header = f"Bearer {credentials.credentials}" if credentials else None
-    return request.app.state.tokens.verify(header)
+    tokens = request.app.state.tokens
+    return tokens.verify(header)  # type: ignore[no-any-return]
 
 
-def call(request: Request, service: str, method: str, *args: Any) -> Any:
-    return request.app.state.services.call(service, method, *args)
+async def operator(me: Principal = Depends(principal)) -> Principal:
+    me.require_operator()
+    return me
 
 
-def once(
-    request: Request, scope: str, key: str | None, body: Any, handler: Any, status: int = 201
+def context(request: Request) -> dict[str, str]:
+    return {"request_id": request.state.request_id}
+
+
+async def call(request: Request, service: str, method: str, *args: Any) -> Any:
+    return await request.app.state.services.call(service, method, *args, context=context(request))
+
+
+async def relay(request: Request, service: str, method: str, *args: Any) -> Response:
+    """Answer with the service's JSON as it came."""
+    body = await request.app.state.services.call_json(service, method, *args,
+                                                      context=context(request))
+    return ServiceJSON(body)
+
+
+async def once(
+    request: Request,
+    scope: str,
+    key: str | None,
+    body: Any,
+    handler: Callable[[], Awaitable[tuple[int, Any]]],
+    present: Callable[[Any], Any] = lambda stored: stored,
 ) -> JSONResponse:
-    """Answer a creating/money-moving POST, at most once per Idempotency-Key."""
-    print_ = fingerprint(request.method, request.url.path, body)
-    code, payload, replayed = request.app.state.idempotency.run(
-        scope, key, print_, lambda: (status, handler())
+    """Answer a creating or money-moving POST at most once per Idempotency-Key.  What is
+    stored is ``handler``'s body; ``present`` turns it into the answer each time (so a
+    secret, such as a token, is made afresh and never stored)."""
+    status, stored, replayed = await idempotency.run(
+        request.app.state.idempotency, scope, key,
+        idempotency.fingerprint(request.method, request.url.path, body), handler,
     )
     headers = {"Idempotent-Replayed": "true"} if replayed else None
-    return JSONResponse(payload, status_code=code, headers=headers)
+    return JSONResponse(present(stored) if status < 400 else stored, status_code=status,
+                        headers=headers)
+
+
+def request_key(me: Principal, key: str | None) -> str:
+    """The key a service dedupes on: the client's Idempotency-Key in the caller's scope (two
+    users of one account may pick the same key), or a fresh one."""
+    return f"{me.user_id}:{key}" if key else str(uuid.uuid4())
 
 
 # -- authentication -------------------------------------------------------------------------------
 
 
-@router.post("/auth/register", status_code=201, tags=["auth"], response_model=schemas.TokenOut)
-def register(request: Request, body: schemas.RegisterIn, key: str | None = IdempotencyKey) -> Response:
+@router.post("/auth/register", status_code=201, tags=["auth"], response_model=schemas.TokenOut,
+             responses=responses(409, 413, 422, 503, 504))
+async def register(request: Request, body: schemas.RegisterIn,
+                   key: str | None = IdempotencyKey) -> Response:
     """Create a customer account and its first user; answers with a token."""
+    data = body.model_dump(mode="json")
+    client = request.client.host if request.client else "unknown"
+    scope = idempotency.anonymous_scope(client, data)
 
-    def handler() -> dict[str, Any]:
-        created = call(request, "billing", "register_account", body.model_dump(mode="json"))
-        return token_out(request, PrincipalOut.model_validate(created["principal"]))
+    async def handler() -> tuple[int, Any]:
+        created = await call(request, "billing", "register_account", data,
+                             f"{scope}:{key}" if key else None)
+        return 201, created["principal"]
 
-    return once(request, "register", key, body.model_dump(mode="json"), handler)
+    return await once(request, scope, key, data, handler,
+                      present=lambda who: token_out(request, PrincipalOut.model_validate(who)))
 
 
-@router.post("/auth/login", tags=["auth"], response_model=schemas.TokenOut)
-def login(request: Request, body: schemas.LoginIn) -> dict[str, Any]:
-    found = call(request, "billing", "authenticate", body.email, body.password)
+@router.post("/auth/login", tags=["auth"], response_model=schemas.TokenOut,
+             responses=responses(401, 413, 422, 503, 504))
+async def login(request: Request, body: schemas.LoginIn) -> dict[str, Any]:
+    found = await call(request, "billing", "authenticate", body.email, body.password)
     return token_out(request, PrincipalOut.model_validate(found))
 
 
 def token_out(request: Request, who: PrincipalOut) -> dict[str, Any]:
     token, expires = request.app.state.tokens.issue(who)
     return schemas.TokenOut(
-        token=token, expires_at=expires, account_id=who.account_id, role=who.role
+        token=token, expires_at=expires, account_id=who.account_id, user_id=who.user_id,
+        role=who.role,
     ).model_dump()
 
 
 # -- accounts and balance ---------------------------------------------------------------------------
 
 
-@router.get("/account", tags=["accounts"], response_model=AccountOut)
-def my_account(request: Request, me: Principal = Depends(principal)) -> Any:
-    return call(request, "billing", "get_account", me.own_account())
+@router.get("/account", tags=["accounts"], response_model=AccountOut, responses=responses(*READ_ONE))
+async def my_account(request: Request, me: Principal = Depends(principal)) -> Response:
+    return await relay(request, "billing", "get_account", me.own_account())
 
 
-@router.get("/accounts/{account_id}", tags=["operator"], response_model=AccountOut)
-def any_account(request: Request, account_id: str, me: Principal = Depends(principal)) -> Any:
-    me.require_operator()
-    return call(request, "billing", "get_account", account_id)
+@router.get("/admin/accounts/{account_id}", tags=["operator"], response_model=AccountOut,
+            responses=responses(*READ_ONE, 403))
+async def any_account(request: Request, account_id: str,
+                      me: Principal = Depends(operator)) -> Response:
+    return await relay(request, "billing", "get_account", account_id)
 
 
 @router.post(
-    "/accounts/{account_id}/top-ups", status_code=201, tags=["operator"],
-    response_model=LedgerEntryOut,
+    "/admin/accounts/{account_id}/top-ups", status_code=201, tags=["operator"],
+    response_model=LedgerEntryOut, responses=responses(*WRITE, 403, 404),
 )
-def top_up(
+async def top_up(
     request: Request,
     account_id: str,
     body: schemas.TopUpIn,
-    me: Principal = Depends(principal),
+    me: Principal = Depends(operator),
     key: str | None = IdempotencyKey,
 ) -> Response:
     """An operator credits money received to a customer's cash balance."""
-    me.require_operator()
-    ledger_key = key or str(uuid.uuid4())
+    data = body.model_dump(mode="json")
 
-    def handler() -> Any:
-        return call(request, "billing", "credit_balance", {
-            "account_id": account_id, "amount": str(body.amount), "currency": body.currency,
-            "reference": body.reference, "idempotency_key": f"{me.user_id}:{ledger_key}",
+    async def handler() -> tuple[int, Any]:
+        return 201, await call(request, "billing", "credit_balance", {
+            "account_id": account_id, "amount": data["amount"]["amount"],
+            "currency": data["amount"]["currency"], "reference": body.reference,
+            "idempotency_key": request_key(me, key),
         })
 
-    return once(request, me.user_id, key, [account_id, body.model_dump(mode="json")], handler)
+    return await once(request, me.user_id, key, [account_id, data], handler)
 
 
 # -- catalogue and orders -------------------------------------------------------------------------
 
 
-@router.get("/products", tags=["orders"], response_model=list[ProductOut])
-def products(request: Request) -> Any:
-    return call(request, "orders", "list_products")
+@router.get("/products", tags=["orders"], response_model=schemas.Page[ProductOut],
+            responses=responses(503, 504))
+async def products(request: Request) -> dict[str, Any]:
+    return {"items": await call(request, "orders", "list_products"), "next_cursor": None}
 
 
-@router.post("/orders", status_code=201, tags=["orders"], response_model=OrderOut)
-def place_order(
+@router.post(
+    "/orders", status_code=201, tags=["orders"], response_model=OrderOut,
+    responses={**responses(*WRITE, 402), 202: {
+        "model": OrderOut,
+        "description": "the order is placed and its payment is still being settled "
+                       "(`status: awaiting_payment`); read it again shortly",
+    }},
+)
+async def place_order(
     request: Request,
     body: schemas.OrderIn,
     me: Principal = Depends(principal),
     key: str | None = IdempotencyKey,
 ) -> Response:
-    """Order products and pay from the cash balance (402 ``insufficient_funds`` if it is short)."""
+    """Order products and pay from the cash balance (402 ``insufficient_funds`` if it is
+    short; the refused order stays listed as ``cancelled``)."""
     account_id = me.own_account()
-    request_key = key or str(uuid.uuid4())
+    data = body.model_dump(mode="json")
 
-    def handler() -> Any:
-        return call(request, "orders", "place_order", account_id, body.model_dump(mode="json"),
-                    request_key)
+    async def handler() -> tuple[int, Any]:
+        order = await call(request, "orders", "place_order", account_id, data,
+                           request_key(me, key))
+        return (202 if order["status"] == "awaiting_payment" else 201), order
 
-    return once(request, me.user_id, key, body.model_dump(mode="json"), handler)
-
-
-@router.get("/orders", tags=["orders"], response_model=list[OrderOut])
-def list_orders(request: Request, me: Principal = Depends(principal)) -> Any:
-    return call(request, "orders", "list_orders", me.own_account())
+    return await once(request, me.user_id, key, data, handler)
 
 
-@router.get("/orders/{order_id}", tags=["orders"], response_model=OrderOut)
-def get_order(request: Request, order_id: str, me: Principal = Depends(principal)) -> Any:
-    return call(request, "orders", "get_order", me.own_account(), order_id)
+@router.get("/orders", tags=["orders"], response_model=schemas.Page[OrderOut],
+            responses=responses(*SIGNED_IN, 422))
+async def list_orders(request: Request, limit: int | None = Limit, cursor: str | None = Cursor,
+                      me: Principal = Depends(principal)) -> Response:
+    return await relay(request, "orders", "list_orders", me.own_account(), limit, cursor)
+
+
+@router.get("/orders/{order_id}", tags=["orders"], response_model=OrderOut,
+            responses=responses(*READ_ONE))
+async def get_order(request: Request, order_id: str, me: Principal = Depends(principal)) -> Response:
+    return await relay(request, "orders", "get_order", me.own_account(), order_id)
 
 
 # -- invoices -------------------------------------------------------------------------------------
 
 
-@router.get("/invoiceable-orders", tags=["invoices"], response_model=list[InvoiceableOrderOut])
-def invoiceable(request: Request, me: Principal = Depends(principal)) -> Any:
-    """The Invoiceable List: cash-paid, implemented orders not yet on an invoice."""
-    return call(request, "invoicing", "invoiceable", me.own_account())
+@router.get("/invoiceable-orders", tags=["invoices"], response_model=schemas.Page[InvoiceableOrderOut],
+            responses=responses(*SIGNED_IN, 422))
+async def invoiceable(request: Request, limit: int | None = Limit, cursor: str | None = Cursor,
+                      me: Principal = Depends(principal)) -> Response:
+    """The Invoiceable List: implemented orders paid in cash, each saying whether it can be put
+    on an application now (``invoiceable``) or why not (``reason``)."""
+    return await relay(request, "invoicing", "invoiceable", me.own_account(), limit, cursor)
 
 
 @router.post(
     "/invoice-applications", status_code=201, tags=["invoices"],
-    response_model=InvoiceApplicationOut,
+    response_model=InvoiceApplicationOut, responses=responses(*WRITE, 404),
 )
-def apply_for_invoice(
+async def apply_for_invoice(
     request: Request,
     body: schemas.ApplicationIn,
     me: Principal = Depends(principal),
     key: str | None = IdempotencyKey,
 ) -> Response:
-    """Apply: the chosen orders go on an application awaiting confirmation."""
+    """Apply: the chosen orders go on an application awaiting confirmation (409
+    ``order_already_invoiced`` for an order on another application or an invoice)."""
     account_id = me.own_account()
+    data = body.model_dump(mode="json")
 
-    def handler() -> Any:
-        return call(request, "invoicing", "apply", account_id, body.model_dump(mode="json"))
+    async def handler() -> tuple[int, Any]:
+        return 201, await call(request, "invoicing", "apply", account_id, data,
+                               request_key(me, key))
 
-    return once(request, me.user_id, key, body.model_dump(mode="json"), handler)
+    return await once(request, me.user_id, key, data, handler)
 
 
-@router.get(
-    "/invoice-applications/{application_id}", tags=["invoices"],
-    response_model=InvoiceApplicationOut,
-)
-def get_application(request: Request, application_id: str, me: Principal = Depends(principal)) -> Any:
-    return call(request, "invoicing", "get_application", me.own_account(), application_id)
+@router.get("/invoice-applications", tags=["invoices"],
+            response_model=schemas.Page[InvoiceApplicationOut], responses=responses(*SIGNED_IN, 422))
+async def list_applications(request: Request, limit: int | None = Limit,
+                            cursor: str | None = Cursor,
+                            me: Principal = Depends(principal)) -> Response:
+    """The Invoice List: applications with their statuses, newest first."""
+    return await relay(request, "invoicing", "list_applications", me.own_account(), limit, cursor)
+
+
+@router.get("/invoice-applications/{application_id}", tags=["invoices"],
+            response_model=InvoiceApplicationOut, responses=responses(*READ_ONE))
+async def get_application(request: Request, application_id: str,
+                          me: Principal = Depends(principal)) -> Response:
+    return await relay(request, "invoicing", "get_application", me.own_account(), application_id)
 
 
 @router.post(
-    "/invoice-applications/{application_id}/confirm", status_code=201, tags=["invoices"],
-    response_model=InvoiceOut,
+    "/invoice-applications/{application_id}/confirm", tags=["invoices"],
+    response_model=InvoiceApplicationOut, responses=responses(*READ_ONE, 409),
 )
-def confirm_application(
+async def confirm_application(
     request: Request,
     application_id: str,
     me: Principal = Depends(principal),
     key: str | None = IdempotencyKey,
 ) -> Response:
-    """Confirm: the invoice is issued with its number; its PDF follows shortly."""
+    """Confirm: the invoice is issued with its number (the application then carries
+    ``invoice_id``); its PDF follows shortly.  Confirming again answers the same."""
     account_id = me.own_account()
 
-    def handler() -> Any:
-        return call(request, "invoicing", "confirm", account_id, application_id)
+    async def handler() -> tuple[int, Any]:
+        return 200, await call(request, "invoicing", "confirm", account_id, application_id)
 
-    return once(request, me.user_id, key, None, handler)
-
-
-@router.get("/invoices", tags=["invoices"], response_model=list[InvoiceOut])
-def list_invoices(request: Request, me: Principal = Depends(principal)) -> Any:
-    return call(request, "invoicing", "list_invoices", me.own_account())
+    return await once(request, me.user_id, key, application_id, handler)
 
 
-@router.get("/invoices/{invoice_id}", tags=["invoices"], response_model=InvoiceOut)
-def get_invoice(request: Request, invoice_id: str, me: Principal = Depends(principal)) -> Any:
-    return call(request, "invoicing", "get_invoice", me.own_account(), invoice_id)
+@router.get("/invoices", tags=["invoices"], response_model=schemas.Page[InvoiceOut],
+            responses=responses(*SIGNED_IN, 422))
+async def list_invoices(request: Request, limit: int | None = Limit, cursor: str | None = Cursor,
+                        me: Principal = Depends(principal)) -> Response:
+    return await relay(request, "invoicing", "list_invoices", me.own_account(), limit, cursor)
+
+
+@router.get("/invoices/{invoice_id}", tags=["invoices"], response_model=InvoiceOut,
+            responses=responses(*READ_ONE))
+async def get_invoice(request: Request, invoice_id: str, me: Principal = Depends(principal)) -> Response:
+    return await relay(request, "invoicing", "get_invoice", me.own_account(), invoice_id)
 
 
 @router.get(
     "/invoices/{invoice_id}/pdf", tags=["invoices"], response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}, "description": "the invoice as PDF"}},
+    responses={200: {"content": {"application/pdf": {}}, "description": "the invoice as PDF"},
+               **responses(*READ_ONE, 409)},
 )
-def invoice_pdf(request: Request, invoice_id: str, me: Principal = Depends(principal)) -> Response:
+async def invoice_pdf(request: Request, invoice_id: str,
+                      me: Principal = Depends(principal)) -> Response:
     """The invoice PDF; 409 ``document_not_ready`` (with Retry-After) while it is rendered."""
     account_id = me.own_account()
-    call(request, "invoicing", "get_invoice", account_id, invoice_id)  # 404 for others' ids
-    document = call(request, "documents", "get_document", account_id, "invoice", invoice_id)
+    await call(request, "invoicing", "get_invoice", account_id, invoice_id)  # 404 for others' ids
+    document = await call(request, "documents", "get_document", account_id, "invoice", invoice_id)
     return Response(
         base64.b64decode(document["content_b64"]),
         media_type=document["content_type"],

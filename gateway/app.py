@@ -1,16 +1,23 @@
-"""The gateway application: wiring, the request-size limit, health, and start-up."""
+"""The gateway application: wiring, the request-size limit, the access log, health, the API
+docs (served from a packaged Swagger UI, no CDN), and start-up."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import re
+import time
+import uuid
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
+import swagger_ui_bundle
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
-from kombu import Connection
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import api, errors
@@ -21,6 +28,9 @@ from services.common.config import SERVICE_NAMES, Settings, load_settings
 from services.common.errors import BusinessError
 
 HEALTH_TIMEOUT_SECONDS = 3.0
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+access_log = logging.getLogger("gateway.access")
 
 
 class BodySizeLimit:
@@ -78,19 +88,58 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+class AccessLog:
+    """One line per request (method, path, status, duration, request id).  The request id is
+    the client's ``X-Request-Id`` when it is a sane one, else made here; it is answered in
+    ``X-Request-Id`` and travels to every service in nameko's context data."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"").decode("latin-1")
+        request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500  # what the client gets if the application fails before answering
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []),
+                                      (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            access_log.info("%s %s %d %.1f ms", scope["method"], scope["path"], status,
+                            (time.perf_counter() - started) * 1000,
+                            extra={"request_id": request_id})
+
+
+def create_app(settings: Settings | None = None, services: Any = None) -> FastAPI:
+    """The gateway.  ``services`` replaces the RabbitMQ client (tests pass a fake with the
+    same interface)."""
     settings = settings or load_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
-        app.state.services = Services(settings.nameko_config(), settings.rpc_timeout)
+        app.state.services = services or Services(settings.amqp_uri, settings.rpc_timeout)
+        await app.state.services.start()
         app.state.tokens = Tokens(settings.secret_key or "", settings.token_ttl_seconds)
+        # A lease outlives any request: one RPC call of at most RPC_TIMEOUT, plus margin.
         app.state.idempotency = IdempotencyStore(
-            settings.database_url("gateway"), settings.idempotency_ttl_seconds
+            settings.database_url("gateway"), settings.idempotency_ttl_seconds,
+            lease_seconds=2 * settings.rpc_timeout + 5,
         )
         yield
-        app.state.services.close()
+        await app.state.services.close()
         app.state.idempotency.close()
 
     app = FastAPI(
@@ -98,51 +147,52 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1",
         description=(
             "Accounts, balance, orders and invoices of the billing console. Errors are "
-            '`{"error": {"code", "message", "details"}}`. POST requests that create things '
-            "or move money accept an `Idempotency-Key` header."
+            '`{"error": {"code", "message", "details"}}` with a stable `code`. POST requests '
+            "that create things or move money accept an `Idempotency-Key` header: a retry "
+            "(also after a 504) answers what the first request did. Money is "
+            '`{"amount": "12.50", "currency": "EUR"}` with the amount as a decimal string. '
+            "Lists are `{items, next_cursor}`. Tokens last `TOKEN_TTL_SECONDS` (12 h)."
         ),
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
     )
     errors.install(app)
     app.include_router(api.router)
+    app.mount("/api/v1/docs/assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
+              name="docs-assets")
+
+    @app.get("/api/v1/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/api/v1/openapi.json", title="Billing console API",
+            swagger_js_url="/api/v1/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/api/v1/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/api/v1/docs/assets/favicon-32x32.png",
+        )
 
     @app.get("/healthz", tags=["health"])
-    def healthz() -> JSONResponse:
+    async def healthz() -> JSONResponse:
         """The broker and each service (an RPC ping each, which also touches its database)."""
-        report = health(app)
+        report = await health(app.state.services)
         ok = all(part["status"] == "ok" for part in report.values())
         return JSONResponse({"status": "ok" if ok else "degraded", "checks": report},
                             status_code=200 if ok else 503)
 
     app.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)
+    app.add_middleware(AccessLog)
     return app
 
 
-def health(app: FastAPI) -> dict[str, dict[str, Any]]:
-    settings: Settings = app.state.settings
-    services: Services = app.state.services
-
-    def broker() -> dict[str, Any]:
+async def health(services: Any) -> dict[str, dict[str, Any]]:
+    async def ping(service: str) -> dict[str, Any]:
         try:
-            with Connection(settings.amqp_uri, connect_timeout=HEALTH_TIMEOUT_SECONDS) as conn:
-                conn.ensure_connection(max_retries=1)
-            return {"status": "ok"}
-        except Exception as error:  # any failure to connect is the report
-            return {"status": "down", "error": str(error)}
-
-    def ping(service: str) -> dict[str, Any]:
-        try:
-            services.call(service, "ping", timeout=HEALTH_TIMEOUT_SECONDS)
+            await services.call(service, "ping", timeout=HEALTH_TIMEOUT_SECONDS)
             return {"status": "ok"}
         except BusinessError as error:
             return {"status": "down", "error": error.code, "message": error.message}
 
-    with ThreadPoolExecutor(max_workers=len(SERVICE_NAMES) + 1) as pool:
-        broker_future = pool.submit(broker)
-        futures = {name: pool.submit(ping, name) for name in SERVICE_NAMES}
-        report = {"broker": broker_future.result()}
-        report.update({name: future.result() for name, future in futures.items()})
-    return report
+    broker = {"status": "ok"} if await services.broker_ok() else {"status": "down"}
+    pings = await asyncio.gather(*(ping(name) for name in SERVICE_NAMES))
+    return {"broker": broker, **dict(zip(SERVICE_NAMES, pings, strict=True))}

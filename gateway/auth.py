@@ -1,7 +1,9 @@
 """Bearer tokens: HMAC-signed, expiring, carrying who the caller is and which account they act for.
 
 The gateway keeps no session table: a token is ``base64url(claims).base64url(hmac-sha256)``
-signed with ``SECRET_KEY``.  Customers act for their own account only; operators for any.
+signed with ``SECRET_KEY``; it works for ``TOKEN_TTL_SECONDS`` (12 h by default).  A token
+whose claims are not what this module writes is refused like a bad signature (401).
+Customers act for their own account only; operators for any.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from dataclasses import dataclass
 from gateway.errors import AuthenticationRequired, Forbidden
 from services.common.contracts import PrincipalOut
 from services.common.errors import NotFound
+
+ROLES = ("customer", "operator")
 
 
 @dataclass(frozen=True)
@@ -75,11 +79,20 @@ class Tokens:
             raise AuthenticationRequired("the token is not valid")
         try:
             claims = json.loads(_unb64(body))
-        except ValueError:
-            raise AuthenticationRequired("the token is not valid") from None
-        if claims.get("exp", 0) < time.time():
+            expires, user_id, account_id = claims["exp"], claims["sub"], claims.get("acc")
+            email, role = claims["email"], claims["role"]
+            well_formed = (
+                isinstance(expires, int) and not isinstance(expires, bool)
+                and isinstance(user_id, str) and isinstance(email, str)
+                and role in ROLES and (account_id is None or isinstance(account_id, str))
+            )
+        except (ValueError, TypeError, KeyError, AttributeError):
+            well_formed = False
+        if not well_formed:  # signed by us, so never expected; refuse rather than guess
+            raise AuthenticationRequired("the token is not valid")
+        if expires < time.time():
             raise AuthenticationRequired("the token has expired; sign in again")
-        return Principal(claims["sub"], claims.get("acc"), claims["email"], claims["role"])
+        return Principal(user_id, account_id, email, role)
 
     def _sign(self, body: str) -> str:
         return _b64(hmac.new(self._secret, body.encode(), hashlib.sha256).digest())

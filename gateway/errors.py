@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.common import errors as e
@@ -59,6 +60,7 @@ STATUS: dict[type[e.BusinessError], int] = {
     e.ProductNotFound: 422,
     e.MixedCurrencies: 422,
     e.OrderNotInvoiceable: 409,
+    e.OrderAlreadyInvoiced: 409,
     e.ApplicationNotPending: 409,
     e.DocumentNotReady: 409,
     e.DocumentFailed: 409,
@@ -68,6 +70,43 @@ STATUS: dict[type[e.BusinessError], int] = {
     IdempotencyInProgress: 409,
     UpstreamError: 502,
 }
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="stable and machine-readable", examples=["not_found"])
+    message: str = Field(description="for a person")
+    details: Any = Field(None, description="what the code needs to be acted on, or null")
+
+
+class ErrorBody(BaseModel):
+    """The body of every 4xx and 5xx answer."""
+
+    error: ErrorDetail
+
+
+MEANING = {
+    400: "malformed_json: the body is not valid JSON",
+    401: "authentication_required, invalid_credentials: sign in (again)",
+    402: "insufficient_funds: the balance does not cover it",
+    403: "forbidden: this needs the operator role",
+    404: "not_found: no such resource for this caller (another account's ids too)",
+    409: "a conflict with the current state (see the code), or "
+         "idempotency_request_in_progress (retry after Retry-After)",
+    413: "payload_too_large",
+    422: "validation_error (details name each field), idempotency_key_reused, or a business "
+         "rule's code",
+    429: "too_many_attempts (retry after Retry-After)",
+    502: "service_error: a service failed unexpectedly",
+    503: "service_unavailable: a service or the broker is away (retry after Retry-After)",
+    504: "service_timeout: a service did not answer in time; the request may still complete, "
+         "so retry with the same Idempotency-Key",
+}
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI description of the error answers a route can give."""
+    return {status: {"model": ErrorBody, "description": MEANING[status]}
+            for status in sorted(set(statuses))}
+
 
 RETRY_AFTER = {e.DocumentNotReady: "2", IdempotencyInProgress: "1", e.ServiceUnavailable: "5"}
 

@@ -2,22 +2,35 @@
 
 The first answer to a key is stored (at least 24 h, ``IDEMPOTENCY_TTL_SECONDS``) and replayed
 for a retry with the same key and the same request; the same key with a different request is
-refused (422 ``idempotency_key_reused``); a retry while the first is still running is refused
-(409 ``idempotency_request_in_progress``).  Keys are scoped to the signed-in user (or to the
-client address for anonymous routes).  An answer of 5xx is not stored, so the client may retry.
+refused (422 ``idempotency_key_reused``); a retry while the first still runs is refused (409
+``idempotency_request_in_progress``).
+
+* A running request holds a lease (``locked_until``).  If the gateway dies mid-request the
+  lease runs out and a retry takes the key over; that is safe because the services dedupe on
+  the request key the gateway passes them, so the retry resumes instead of repeating.
+* An answer that does not settle the request (a 5xx, or 202 "still pending") is not stored:
+  the retry asks the service again and learns how it ended.
+* Keys are scoped to the signed-in user; anonymous routes to the client's address and the
+  request's body, so strangers cannot collide.
+* Stored answers hold no secrets: a route stores what it needs and presents the answer from
+  it each time (registration stores the user, and a fresh token is issued on every answer).
+
+The store is synchronous SQLAlchemy; ``run`` calls it from the event loop in worker threads.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String, Text, delete, select
+from sqlalchemy import Integer, String, Text, delete, select, update
 from sqlalchemy.exc import IntegrityError, ProgrammingError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from gateway.errors import IdempotencyInProgress, IdempotencyKeyReused, status_of
 from services.common.db import UtcDateTime, make_engine
@@ -32,16 +45,23 @@ class Base(DeclarativeBase):
     pass
 
 
-class IdempotencyRecord(Base):
-    __tablename__ = "idempotency_records"
+class IdempotencyKey(Base):
+    __tablename__ = "idempotency_keys"
 
     scope: Mapped[str] = mapped_column(String(120), primary_key=True)
     key: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(20))
+    locked_until: Mapped[datetime] = mapped_column(UtcDateTime())
     response_status: Mapped[int | None] = mapped_column(Integer)
     response_body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+@dataclass(frozen=True)
+class Stored:
+    status: int
+    body: Any
 
 
 def fingerprint(method: str, path: str, body: Any) -> str:
@@ -49,8 +69,19 @@ def fingerprint(method: str, path: str, body: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def anonymous_scope(client: str, body: Any) -> str:
+    """The scope of a key sent without signing in: this client and this request."""
+    digest = hashlib.sha256(json.dumps([client, body], sort_keys=True, default=str).encode())
+    return "anon:" + digest.hexdigest()[:48]
+
+
+def settles(status: int) -> bool:
+    """Whether an answer is the request's last word (else the retry must ask again)."""
+    return status < 500 and status != 202
+
+
 class IdempotencyStore:
-    def __init__(self, database_url: str, ttl_seconds: int) -> None:
+    def __init__(self, database_url: str, ttl_seconds: int, lease_seconds: float) -> None:
         self.engine = make_engine(database_url)
         try:
             Base.metadata.create_all(self.engine)
@@ -58,90 +89,103 @@ class IdempotencyStore:
             pass
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.ttl = timedelta(seconds=ttl_seconds)
+        self.lease = timedelta(seconds=lease_seconds)
 
-    def run(
-        self, scope: str, key: str | None, print_: str, handler: Callable[[], tuple[int, Any]]
-    ) -> tuple[int, Any, bool]:
-        """Run ``handler`` once per (scope, key); returns (status, body, replayed)."""
-        if key is None:
-            status, body = handler()
-            return status, body, False
-        if not key or len(key) > MAX_KEY_LENGTH:
-            raise InvalidRequest(
-                f"Idempotency-Key must have 1 to {MAX_KEY_LENGTH} characters",
-                {"header": "Idempotency-Key"},
-            )
-        stored = self._begin(scope, key, print_)
-        if stored is not None:
-            return stored[0], stored[1], True
-        try:
-            status, body = handler()
-        except BusinessError as error:
-            status = status_of(error)
-            if status >= 500:
-                self._forget(scope, key)
-            else:
-                self._finish(scope, key, status, {"error": {
-                    "code": error.code, "message": error.message, "details": error.details}})
-            raise
-        except BaseException:
-            self._forget(scope, key)
-            raise
-        self._finish(scope, key, status, body)
-        return status, body, False
-
-    def _begin(self, scope: str, key: str, print_: str) -> tuple[int, Any] | None:
+    def begin(self, scope: str, key: str, print_: str) -> Stored | None:
+        """Claim the key for this request (None), or answer what the first request got."""
         now = datetime.now(UTC)
         with self.sessions() as session:
-            session.execute(
-                delete(IdempotencyRecord).where(
-                    IdempotencyRecord.scope == scope,
-                    IdempotencyRecord.key == key,
-                    IdempotencyRecord.created_at < now - self.ttl,
-                )
-            )
-            session.add(IdempotencyRecord(scope=scope, key=key, fingerprint=print_,
-                                          state=IN_PROGRESS, created_at=now))
+            session.execute(delete(IdempotencyKey).where(
+                IdempotencyKey.scope == scope, IdempotencyKey.key == key,
+                IdempotencyKey.created_at < now - self.ttl,
+            ))
+            session.add(IdempotencyKey(scope=scope, key=key, fingerprint=print_, state=IN_PROGRESS,
+                                       locked_until=now + self.lease, created_at=now))
             try:
                 session.commit()
                 return None
             except IntegrityError:
                 session.rollback()
-            record = self._get(session, scope, key)
-        if record is None:  # expired and removed in between: a fresh start
-            return self._begin(scope, key, print_)
-        if record.fingerprint != print_:
-            raise IdempotencyKeyReused()
-        if record.state == IN_PROGRESS:
-            raise IdempotencyInProgress()
-        assert record.response_status is not None and record.response_body is not None
-        return record.response_status, json.loads(record.response_body)
+            record = session.get(IdempotencyKey, (scope, key))
+            if record is None:  # expired and removed in between: a fresh start
+                return self.begin(scope, key, print_)
+            if record.fingerprint != print_:
+                raise IdempotencyKeyReused()
+            if record.state == DONE:
+                assert record.response_status is not None and record.response_body is not None
+                return Stored(record.response_status, json.loads(record.response_body))
+            if record.locked_until > now:
+                raise IdempotencyInProgress()
+            # The first request's gateway died holding the lease: take it over, unless another
+            # retry just did.
+            taken = session.execute(
+                update(IdempotencyKey)
+                .where(IdempotencyKey.scope == scope, IdempotencyKey.key == key,
+                       IdempotencyKey.state == IN_PROGRESS,
+                       IdempotencyKey.locked_until == record.locked_until)
+                .values(locked_until=now + self.lease)
+            ).rowcount  # type: ignore[attr-defined]
+            session.commit()
+            if not taken:
+                raise IdempotencyInProgress()
+            return None
 
-    def _finish(self, scope: str, key: str, status: int, body: Any) -> None:
-        with self.sessions() as session:
-            record = self._get(session, scope, key)
-            if record is not None:
-                record.state = DONE
-                record.response_status = status
-                record.response_body = json.dumps(body, default=str)
-                session.commit()
-
-    def _forget(self, scope: str, key: str) -> None:
+    def finish(self, scope: str, key: str, status: int, body: Any) -> None:
         with self.sessions() as session:
             session.execute(
-                delete(IdempotencyRecord).where(
-                    IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
-                )
+                update(IdempotencyKey)
+                .where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
+                .values(state=DONE, response_status=status,
+                        response_body=json.dumps(body, default=str))
             )
             session.commit()
 
-    @staticmethod
-    def _get(session: Session, scope: str, key: str) -> IdempotencyRecord | None:
-        return session.scalars(
-            select(IdempotencyRecord).where(
-                IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
-            )
-        ).first()
+    def forget(self, scope: str, key: str) -> None:
+        with self.sessions() as session:
+            session.execute(delete(IdempotencyKey).where(
+                IdempotencyKey.scope == scope, IdempotencyKey.key == key))
+            session.commit()
+
+    def get(self, scope: str, key: str) -> IdempotencyKey | None:
+        with self.sessions() as session:
+            return session.scalars(select(IdempotencyKey).where(
+                IdempotencyKey.scope == scope, IdempotencyKey.key == key)).first()
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+async def run(
+    store: IdempotencyStore, scope: str, key: str | None, print_: str,
+    handler: Callable[[], Awaitable[tuple[int, Any]]],
+) -> tuple[int, Any, bool]:
+    """Run ``handler`` once per (scope, key); returns (status, body, replayed)."""
+    if key is None:
+        status, body = await handler()
+        return status, body, False
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise InvalidRequest(
+            f"Idempotency-Key must have 1 to {MAX_KEY_LENGTH} printable characters",
+            {"header": "Idempotency-Key"},
+        )
+    stored = await run_in_threadpool(store.begin, scope, key, print_)
+    if stored is not None:
+        return stored.status, stored.body, True
+    try:
+        status, body = await handler()
+    except BusinessError as error:
+        status = status_of(error)
+        if settles(status):
+            await run_in_threadpool(store.finish, scope, key, status, {"error": {
+                "code": error.code, "message": error.message, "details": error.details}})
+        else:
+            await run_in_threadpool(store.forget, scope, key)
+        raise
+    except BaseException:
+        await run_in_threadpool(store.forget, scope, key)
+        raise
+    if settles(status):
+        await run_in_threadpool(store.finish, scope, key, status, body)
+    else:
+        await run_in_threadpool(store.forget, scope, key)
+    return status, body, False

@@ -1,16 +1,15 @@
-"""Bodies the API accepts.  Unknown fields are refused (``extra="forbid"``)."""
+"""Bodies the API accepts and the error body it answers with.  Unknown fields are refused;
+money is ``{"amount": "12.50", "currency": "EUR"}`` with a decimal string; integers are JSON
+integers (see ``gateway.validation``)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from typing import Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from services.common.contracts import Currency, OrderLineIn
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from gateway.validation import Body, PositiveMoneyIn, StrictQuantity
+from services.common.contracts import Currency
 
 
 class RegisterIn(Body):
@@ -27,18 +26,23 @@ class LoginIn(Body):
     password: str = Field(max_length=200)
 
 
-class TokenOut(Body):
+class TokenOut(BaseModel):
     token: str
     token_type: str = "bearer"
-    expires_at: int
+    expires_at: int = Field(description="when the token stops working (Unix seconds)")
     account_id: str | None
+    user_id: str
     role: str
 
 
 class TopUpIn(Body):
-    amount: Decimal = Field(gt=0, max_digits=14, decimal_places=2)
-    currency: Currency
+    amount: PositiveMoneyIn
     reference: str = Field("operator top-up", min_length=1, max_length=200)
+
+
+class OrderLineIn(Body):
+    sku: str = Field(min_length=1, max_length=64)
+    quantity: StrictQuantity
 
 
 class OrderIn(Body):
@@ -49,3 +53,13 @@ class OrderIn(Body):
 
 class ApplicationIn(Body):
     order_ids: list[str] = Field(min_length=1, max_length=100)
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list; pass ``next_cursor`` as ``?cursor=`` for the next (null: no more)."""
+
+    items: list[T]
+    next_cursor: str | None

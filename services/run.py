@@ -17,6 +17,7 @@ import sys  # noqa: E402
 
 from nameko.runners import ServiceRunner  # noqa: E402
 
+from services.common import logs  # noqa: E402
 from services.common.config import SERVICE_NAMES, load_settings  # noqa: E402
 from services.common.db import migrate  # noqa: E402
 
@@ -28,9 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     settings = load_settings()
-    logging.basicConfig(
-        level=logging.INFO, format=f"%(asctime)s {args.service} %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(args.service)
     if settings.hub_blocking_detection:
         eventlet.debug.hub_blocking_detection(True, settings.hub_blocking_detection)
 

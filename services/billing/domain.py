@@ -23,6 +23,9 @@ SALES = "sales"
 
 SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 MIN_PASSWORD_LENGTH = 10
+# The hash of a random password nobody knows: checking an unknown user against it costs what
+# checking a known one costs, so response times do not reveal which addresses exist.
+UNMATCHABLE_HASH = "scrypt$73Yg/aYOd/+2bHi8OWia1Q==$oAjL9qwvYDkWXO57CrrSqxCY/O3wZLyidTFF0+EgvRo="
 
 
 def hash_password(password: str) -> str:

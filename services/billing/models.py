@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from services.common.commands import CommandMixin
 from services.common.contracts import utcnow
 from services.common.db import UtcDateTime
 from services.common.messaging import OutboxMixin, ProcessedEventMixin
@@ -70,6 +71,10 @@ class Posting(Base):
     currency: Mapped[str] = mapped_column(String(3))
 
     entry: Mapped[JournalEntry] = relationship(back_populates="postings")
+
+
+class Command(CommandMixin, Base):
+    pass
 
 
 class OutboxMessage(OutboxMixin, Base):

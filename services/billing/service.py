@@ -12,23 +12,27 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.billing import domain, repository
-from services.billing.models import Account, JournalEntry, OutboxMessage, User
+from services.billing.models import Account, Command, JournalEntry, OutboxMessage, User
+from services.common import commands
 from services.common.config import Settings
 from services.common.contracts import (
     AccountOut,
     BalanceCredited,
     ChargeOrder,
     CreditBalance,
+    ErrorOut,
     Event,
     LedgerEntryOut,
     MoneyOut,
     OrderCharged,
+    OrderChargeRefused,
     PrincipalOut,
     RegisterAccount,
     parse,
 )
 from services.common.db import Database, make_engine
 from services.common.errors import (
+    BusinessError,
     CurrencyNotSupported,
     EmailAlreadyRegistered,
     InvalidCredentials,
@@ -48,15 +52,23 @@ class BillingService(Pingable):
     outbox = Outbox("billing", OutboxMessage)
 
     @rpc
-    def register_account(self, data: dict[str, Any]) -> dict[str, Any]:
+    def register_account(self, data: dict[str, Any], request_key: str | None = None) -> dict[str, Any]:
+        """Open a customer account with its first user.  A repeated ``request_key`` answers
+        with the first result (a client retrying after a timeout gets its account)."""
         request = parse(RegisterAccount, data)
         email = domain.normalise_email(request.email)
         domain.check_new_password(request.password)
         if request.currency not in CURRENCIES:
             raise CurrencyNotSupported(f"{request.currency} is not supported")
+        key = f"register:{request_key}" if request_key else None
+        if key and (prior := commands.replay(self.db.session, Command, "register", key)):
+            return prior
+        self.db.session.rollback()
         password_hash = tpool.execute(domain.hash_password, request.password)
         try:
             with self.db.transaction() as session:
+                if key and (prior := commands.replay(session, Command, "register", key)):
+                    return prior
                 if repository.user_by_email(session, email) is not None:
                     raise EmailAlreadyRegistered()
                 account = Account(
@@ -75,17 +87,26 @@ class BillingService(Pingable):
                     role="customer",
                 )
                 session.add_all([account, user])
-        except IntegrityError:  # a concurrent registration of the same address won
+                session.flush()
+                result = {
+                    "account": self._account_out(account).wire(),
+                    "principal": self._principal(user).wire(),
+                }
+                if key:
+                    commands.remember(session, Command, "register", key, result)
+        except IntegrityError:  # a concurrent registration of the same address (or key) won
+            if key and (prior := commands.replay(self.db.session, Command, "register", key)):
+                return prior
             raise EmailAlreadyRegistered() from None
-        return {
-            "account": self._account_out(account).wire(),
-            "principal": self._principal(user).wire(),
-        }
+        return result
 
     @rpc
     def authenticate(self, email: str, password: str) -> dict[str, Any]:
+        """Check a password.  An unknown address costs one hash like a known one (in a thread,
+        never on the hub), so neither the hub nor the timing tells whether it exists."""
         user = repository.user_by_email(self.db.session, email.strip().lower())
-        stored = user.password_hash if user else domain.hash_password("timing-equaliser")
+        self.db.session.rollback()
+        stored = user.password_hash if user else domain.UNMATCHABLE_HASH
         if not tpool.execute(domain.password_matches, password, stored) or user is None:
             raise InvalidCredentials()
         return self._principal(user).wire()
@@ -110,8 +131,9 @@ class BillingService(Pingable):
 
     @rpc
     def charge_order(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Pay an order from the cash balance; charging the same order again returns the
-        first charge."""
+        """Pay an order from the cash balance.  The order id is the request key: charging the
+        same order again answers with the first outcome, a refusal included, and a refusal is
+        announced (``order_charge_refused``) as a charge is (``order_charged``)."""
         request = parse(ChargeOrder, data)
         return self._move_money(
             request.account_id,
@@ -123,6 +145,10 @@ class BillingService(Pingable):
                 account.id, amount, repository.cash_balance(session, account.id, account.currency)
             ),
             announce=lambda entry: OrderCharged(entry=entry, order_id=request.order_id),
+            announce_refusal=lambda error: OrderChargeRefused(
+                order_id=request.order_id, account_id=request.account_id,
+                error=ErrorOut(code=error.code, message=error.message, details=error.details),
+            ),
         )
 
     def _move_money(
@@ -135,16 +161,28 @@ class BillingService(Pingable):
         reference: str,
         legs: Callable[[Session, Account, Money], list[domain.Leg]],
         announce: Callable[[LedgerEntryOut], Event],
+        announce_refusal: Callable[[BusinessError], Event] | None = None,
     ) -> dict[str, Any]:
-        """Record one journal entry, at most once per ``key``.  The account row is locked first,
-        so concurrent movements of one account queue: a balance check cannot be raced."""
+        """Record one journal entry, at most once per ``key``; a repeat answers with the first
+        outcome.  The account row is locked first, so concurrent movements of one account
+        queue: a balance check cannot be raced, and neither can a repeat."""
         with self.db.transaction() as session:
             account = repository.account(session, account_id, lock=True)
-            existing = repository.entry_by_key(session, key)
-            if existing is not None:
-                return self._replay(session, existing, account_id, amount, kind)
-            if amount.currency != account.currency:
-                raise CurrencyNotSupported(f"the account keeps its balance in {account.currency}")
+            prior = commands.replay(session, Command, kind, key)
+            if prior is not None:
+                return self._check_same(prior, account_id, amount)
+            try:
+                if amount.currency != account.currency:
+                    raise CurrencyNotSupported(
+                        f"the account keeps its balance in {account.currency}"
+                    )
+                entry_legs = legs(session, account, amount)
+            except BusinessError as refusal:
+                commands.remember_refusal(session, Command, kind, key, refusal)
+                if announce_refusal is not None:
+                    self.outbox.add(session, announce_refusal(refusal))
+                session.commit()
+                raise
             entry = repository.record_entry(
                 session,
                 account_id=account.id,
@@ -152,24 +190,21 @@ class BillingService(Pingable):
                 reference=reference,
                 idempotency_key=key,
                 amount=amount,
-                legs=legs(session, account, amount),
+                legs=entry_legs,
             )
-            out = self._entry_out(session, entry)
-            self.outbox.add(session, announce(out))
-        return out.wire()
+            out = self._entry_out(session, entry).wire()
+            commands.remember(session, Command, kind, key, out)
+            self.outbox.add(session, announce(LedgerEntryOut.model_validate(out)))
+        return out
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _replay(
-        self, session: Session, entry: JournalEntry, account_id: str, amount: Money, kind: str
-    ) -> dict[str, Any]:
-        if (
-            entry.account_id != account_id
-            or entry.kind != kind
-            or Money.from_minor(entry.amount_minor, entry.currency) != amount
-        ):
+    @staticmethod
+    def _check_same(first: dict[str, Any], account_id: str, amount: Money) -> dict[str, Any]:
+        """A repeated key must name the same movement; anything else is a client's mistake."""
+        if first["account_id"] != account_id or first["amount"] != MoneyOut.of(amount).wire():
             raise PaymentConflict()
-        return self._entry_out(session, entry).wire()
+        return first
 
     def _entry_out(self, session: Session, entry: JournalEntry) -> LedgerEntryOut:
         return LedgerEntryOut(

@@ -1,5 +1,9 @@
 """Settings of every process, read from the environment and validated once at start.
 
+Services read them in ``setup()`` of their dependency providers (``services.common.service.
+Config`` for entrypoints),
+so nothing parses the environment on a request path.
+
 Every configuration read goes through :func:`load_settings`, so that moving to another
 framework or secret store is a change to this one file.  A bad or missing setting stops the
 process with one line naming it (see :func:`load_settings`).
@@ -23,7 +27,13 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "test", "production"] = "development"
     amqp_uri: str = "pyamqp://guest:guest@127.0.0.1:5672/"
-    rpc_timeout: float = Field(10.0, gt=0, description="seconds any RPC call may take")
+    rpc_timeout: float = Field(10.0, gt=0, description="seconds the gateway waits for a service")
+    inner_rpc_timeout: float | None = Field(
+        None, gt=0, description="seconds a service waits for another; default half of rpc_timeout"
+    )
+    event_retry_limit: int = Field(5, ge=0, le=50, description="retries of a transient failure")
+    event_retry_backoff: float = Field(1.0, gt=0, description="seconds before the first retry")
+    reconcile_interval: float = Field(5.0, gt=0, description="seconds between reconciler passes")
 
     billing_database_url: str | None = None
     orders_database_url: str | None = None
@@ -68,6 +78,20 @@ class Settings(BaseSettings):
         ):
             raise ValueError("SECRET_KEY must be at least 32 characters and not the default")
         return self
+
+    @model_validator(mode="after")
+    def _inner_calls_end_before_the_gateway_gives_up(self) -> Settings:
+        if self.inner_rpc_timeout is None:
+            self.inner_rpc_timeout = self.rpc_timeout / 2
+        elif self.inner_rpc_timeout >= self.rpc_timeout:
+            raise ValueError("INNER_RPC_TIMEOUT must be shorter than RPC_TIMEOUT")
+        return self
+
+    @property
+    def service_rpc_timeout(self) -> float:
+        """How long a service waits for another (shorter than the gateway's wait)."""
+        assert self.inner_rpc_timeout is not None
+        return self.inner_rpc_timeout
 
     def database_url(self, owner: str) -> str:
         """The database of a service (or the gateway); an embedded SQLite file when unset."""

@@ -47,6 +47,32 @@ class MoneyOut(Contract):
     def of(cls, money: Money) -> MoneyOut:
         return cls(amount=money.amount, currency=money.currency)
 
+    @classmethod
+    def minor(cls, minor: int, currency: str) -> MoneyOut:
+        return cls.of(Money.from_minor(minor, currency))
+
+    def money(self) -> Money:
+        return Money(self.amount, self.currency)
+
+
+def money_wire(minor: int, currency: str) -> dict[str, str]:
+    """``MoneyOut.minor(...).wire()`` without building a model (for hot read paths)."""
+    return {"amount": str(Money.from_minor(minor, currency).amount), "currency": currency}
+
+
+BASIS_POINTS_PER_PERCENT = Decimal(100)
+# A VAT rate on the wire: a percent string with two decimals, "25.00".
+Percent = Annotated[str, Field(pattern=r"^\d{1,3}\.\d{2}$")]
+
+
+def percent(basis_points: int) -> str:
+    return str((Decimal(basis_points) / BASIS_POINTS_PER_PERCENT).quantize(Decimal("0.01")))
+
+
+def wire_time(at: datetime) -> str:
+    """A UTC time as pydantic writes it in JSON (``...Z``), for hand-built answers."""
+    return at.isoformat().replace("+00:00", "Z")
+
 
 # -- billing ----------------------------------------------------------------------------------
 
@@ -93,6 +119,14 @@ class ChargeOrder(Contract):
     currency: Currency
 
 
+class ErrorOut(Contract):
+    """A business refusal as data (in events): the same code the API answers with."""
+
+    code: str
+    message: str
+    details: Any = None
+
+
 class LedgerEntryOut(Contract):
     entry_id: str
     account_id: str
@@ -109,8 +143,8 @@ class LedgerEntryOut(Contract):
 class ProductOut(Contract):
     sku: str
     name: str
-    unit_price: MoneyOut
-    vat_rate: Amount
+    price: MoneyOut
+    vat_rate: Percent
 
 
 class OrderLineIn(Contract):
@@ -129,11 +163,12 @@ class OrderLineOut(Contract):
     sku: str
     name: str
     quantity: int
-    unit_price: Amount
-    vat_rate: Amount
-    net: Amount
-    vat: Amount
-    gross: Amount
+    unit_price: MoneyOut
+    vat_rate: Percent
+    net: MoneyOut
+    vat: MoneyOut
+    gross: MoneyOut
+    paid_cash: MoneyOut
     implementation: str
 
 
@@ -141,14 +176,15 @@ class OrderOut(Contract):
     id: str
     account_id: str
     status: str
-    currency: str
-    net: Amount
-    vat: Amount
-    total: Amount
-    paid_cash: Amount
+    net: MoneyOut
+    vat: MoneyOut
+    total: MoneyOut
+    paid_cash: MoneyOut
     po_number: str | None
+    payment_refusal: ErrorOut | None = None
     lines: list[OrderLineOut]
     created_at: datetime
+    updated_at: datetime
 
 
 # -- invoicing --------------------------------------------------------------------------------
@@ -156,11 +192,12 @@ class OrderOut(Contract):
 
 class InvoiceableOrderOut(Contract):
     order_id: str
+    invoiceable: bool
+    invoiceable_amount: MoneyOut
+    reason: str | None
     po_number: str | None
-    currency: str
-    net: Amount
-    vat: Amount
-    cash_paid: Amount
+    net: MoneyOut
+    vat: MoneyOut
     implemented_at: datetime
 
 
@@ -173,10 +210,9 @@ class InvoiceApplicationOut(Contract):
     account_id: str
     status: str
     order_ids: list[str]
-    currency: str
-    net: Amount
-    vat: Amount
-    total: Amount
+    net: MoneyOut
+    vat: MoneyOut
+    total: MoneyOut
     invoice_id: str | None
     created_at: datetime
 
@@ -192,11 +228,11 @@ class InvoiceLineOut(Contract):
     order_id: str
     description: str
     quantity: int
-    unit_price: Amount
-    vat_rate: Amount
-    net: Amount
-    vat: Amount
-    gross: Amount
+    unit_price: MoneyOut
+    vat_rate: Percent
+    net: MoneyOut
+    vat: MoneyOut
+    gross: MoneyOut
 
 
 class InvoiceOut(Contract):
@@ -204,10 +240,9 @@ class InvoiceOut(Contract):
     number: str
     account_id: str
     status: str
-    currency: str
-    net: Amount
-    vat: Amount
-    total: Amount
+    net: MoneyOut
+    vat: MoneyOut
+    total: MoneyOut
     po_numbers: list[str]
     seller: PartySnapshot
     buyer: PartySnapshot
@@ -257,6 +292,14 @@ class OrderCharged(Event):
     type = "order_charged"
     entry: LedgerEntryOut
     order_id: str
+
+
+class OrderChargeRefused(Event):
+    source = "billing"
+    type = "order_charge_refused"
+    order_id: str
+    account_id: str
+    error: ErrorOut
 
 
 class OrderImplemented(Event):

@@ -19,7 +19,8 @@ from typing import Any
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from nameko.extensions import DependencyProvider
-from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event, text
+from sqlalchemy import DateTime, Engine, Executable, Row, TypeDecorator, create_engine, event, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.common.config import load_settings
@@ -29,7 +30,10 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, reads: bool = False) -> Engine:
+    """An engine for a service's database.  ``reads=True`` gives the engine of hot reads:
+    autocommit connections (no BEGIN/ROLLBACK round trips) and no pre-ping (a stale
+    connection is retried once instead, see ``WorkerDatabase.read``)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
@@ -40,7 +44,9 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
-        return engine
+        return engine.execution_options(isolation_level="AUTOCOMMIT") if reads else engine
+    if reads:
+        return create_engine(url, pool_size=5, max_overflow=10, isolation_level="AUTOCOMMIT")
     return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
@@ -73,9 +79,23 @@ def migrate(service: str, url: str) -> None:
 class WorkerDatabase:
     """What an entrypoint sees as ``self.db``."""
 
-    def __init__(self, factory: sessionmaker[Session]) -> None:
+    def __init__(self, factory: sessionmaker[Session], read_engine: Engine) -> None:
         self._factory = factory
+        self._read_engine = read_engine
         self._session: Session | None = None
+
+    def read(self, statement: Executable) -> list[Row[Any]]:
+        """Run one read-only query on an autocommit connection: one round trip.  A connection
+        the server dropped (a restart) is detected by the failure and the query runs once more
+        on a fresh one; reads are safe to repeat."""
+        for attempt in (1, 2):
+            try:
+                with self._read_engine.connect() as connection:
+                    return list(connection.execute(statement))
+            except DBAPIError as error:
+                if attempt == 2 or not error.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")
 
     @property
     def session(self) -> Session:
@@ -107,21 +127,24 @@ class Database(DependencyProvider):
     def __init__(self, owner: str) -> None:
         self.owner = owner
         self.engine: Engine | None = None
+        self.read_engine: Engine | None = None
         self.sessions: sessionmaker[Session] | None = None
         self.workers: dict[Any, WorkerDatabase] = {}
 
     def setup(self) -> None:
-        settings = load_settings()
-        self.engine = make_engine(settings.database_url(self.owner))
+        url = load_settings().database_url(self.owner)
+        self.engine = make_engine(url)
+        self.read_engine = make_engine(url, reads=True)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def stop(self) -> None:
-        if self.engine is not None:
-            self.engine.dispose()
+        for engine in (self.engine, self.read_engine):
+            if engine is not None:
+                engine.dispose()
 
     def get_dependency(self, worker_ctx: Any) -> WorkerDatabase:
-        assert self.sessions is not None
-        worker_db = WorkerDatabase(self.sessions)
+        assert self.sessions is not None and self.read_engine is not None
+        worker_db = WorkerDatabase(self.sessions, self.read_engine)
         self.workers[worker_ctx] = worker_db
         return worker_db
 

@@ -138,6 +138,12 @@ class OrderNotInvoiceable(BusinessError):
 
 
 @shared
+class OrderAlreadyInvoiced(OrderNotInvoiceable):
+    code = "order_already_invoiced"
+    default_message = "the order is already on an invoice application or an invoice"
+
+
+@shared
 class ApplicationNotPending(BusinessError):
     code = "application_not_pending"
     default_message = "the invoice application is not awaiting confirmation"

@@ -8,12 +8,19 @@ Guarantees:
   every commit that added an event and sweeps every second, so an event left unpublished by
   a crash (between commit and publish) goes out when any replica of the service runs again.
   Publishing is at-least-once.
-* Consumers record each ``event_id`` they have applied (``processed_events``) in the same
-  transaction as the effect, so a redelivered event has no second effect.
+* Consumers record each ``event_id`` they have applied (``processed_events``, insert-or-ignore)
+  in the same transaction as the effect, so a redelivered event has no second effect; a
+  concurrent duplicate waits for the first and is then acknowledged, and a unique violation on
+  the handler's own rows means "already done" and is acknowledged too.
 * Event handlers never drop a message: a transient failure (database or broker away, a
-  timeout) is requeued after a pause; any other failure is dead-lettered to
-  ``<queue>.dead`` on the ``billing-console.dead-letter`` exchange for an operator to inspect.
-* Every RPC call a service makes has a timeout (``RPC_TIMEOUT``).
+  timeout: a narrow list) is retried through ``<queue>.retry`` after a growing pause, at most
+  ``EVENT_RETRY_LIMIT`` times; any other failure, or one retried too often, is dead-lettered
+  to ``<queue>.dead`` on the ``billing-console.dead-letter`` exchange with the reason in its
+  headers (``x-error``, ``x-retries``) for an operator to inspect.
+* Every RPC call a service makes has a timeout (``INNER_RPC_TIMEOUT``) shorter than the
+  gateway's, so a service can answer "pending" before its caller gives up.
+* RPC replies go out without publisher confirms and non-persistent: reply queues are exclusive
+  and non-durable, so confirms buy nothing there.
 """
 
 from __future__ import annotations
@@ -25,17 +32,21 @@ from datetime import datetime
 from typing import Any
 
 import eventlet
+from amqp.exceptions import ConnectionError as AmqpConnectionError
 from eventlet.queue import Empty, LightQueue
 from kombu import Connection, Exchange, Queue
-from nameko.amqp.publish import Publisher
+from kombu.exceptions import OperationalError as KombuOperationalError
+from nameko.amqp.publish import Publisher, get_producer
+from nameko.constants import NON_PERSISTENT
 from nameko.events import SERVICE_POOL, EventHandler
 from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.extensions import DependencyProvider
-from nameko.rpc import RpcProxy
-from nameko.rpc import rpc as nameko_rpc
+from nameko.rpc import Responder, Rpc, RpcConsumer, RpcProxy, get_rpc_exchange
 from nameko.standalone.events import get_event_exchange
+from nameko.timer import Timer
 from sqlalchemy import Integer, String, Text, event, select
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from services.common.config import load_settings
@@ -47,13 +58,42 @@ log = logging.getLogger(__name__)
 
 DEAD_LETTER_EXCHANGE = "billing-console.dead-letter"
 RELAY_SWEEP_SECONDS = 1.0
-REQUEUE_PAUSE_SECONDS = 1.0
+RETRY_BACKOFF_CAP_SECONDS = 300.0
+
+
+# -- serving RPC ----------------------------------------------------------------------------------
+
+
+class ReplyPublisher(Publisher):
+    use_confirms = False
+    delivery_mode = NON_PERSISTENT
+
+
+class FastResponder(Responder):
+    publisher_cls = ReplyPublisher
+
+
+class FastReplyRpcConsumer(RpcConsumer):
+    """nameko's RPC consumer, answering without confirms on a non-persistent reply."""
+
+    def handle_result(self, message: Any, result: Any, exc_info: Any) -> tuple[Any, Any]:
+        config = self.container.config
+        responder = FastResponder(
+            config["AMQP_URI"], get_rpc_exchange(config), config.get("serializer", "json"), message
+        )
+        result, exc_info = responder.send_response(result, exc_info)
+        self.queue_consumer.ack_message(message)
+        return result, exc_info
+
+
+class ServiceRpcEntrypoint(Rpc):
+    rpc_consumer = FastReplyRpcConsumer()
 
 
 def rpc(fn: Callable[..., Any]) -> Callable[..., Any]:
     """An RPC entrypoint whose business failures travel to the caller as themselves and are
-    not logged as service errors."""
-    return nameko_rpc(expected_exceptions=(BusinessError,))(fn)
+    not logged as service errors (one warning line, no traceback)."""
+    return ServiceRpcEntrypoint.decorator(expected_exceptions=(BusinessError,))(fn)
 
 
 # -- tables every service has -------------------------------------------------------------------
@@ -83,14 +123,26 @@ class ProcessedEventMixin:
     processed_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
+def insert_ignore(session: Session, model: type, **values: Any) -> bool:
+    """Insert a row unless its key exists; True if this call inserted it.  On PostgreSQL a
+    concurrent insert of the same key waits for the other transaction and then reports the
+    row as existing, so exactly one caller gets True."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    result = session.execute(dialect.insert(model).values(**values).on_conflict_do_nothing())
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 def first_delivery(session: Session, model: type, consumer: str, event_id: str) -> bool:
     """True the first time ``consumer`` sees ``event_id``; records it in the session's
-    transaction.  A concurrent duplicate fails on the primary key at commit and is retried,
-    and then found here."""
-    if session.get(model, (consumer, event_id)) is not None:
+    transaction (so a rolled-back effect is not marked as applied)."""
+    return insert_ignore(session, model, consumer=consumer, event_id=event_id, processed_at=utcnow())
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    if not isinstance(exc, IntegrityError):
         return False
-    session.add(model(consumer=consumer, event_id=event_id, processed_at=utcnow()))
-    return True
+    code = getattr(exc.orig, "pgcode", None)
+    return code == "23505" or (code is None and "UNIQUE constraint failed" in str(exc.orig))
 
 
 # -- the outbox ---------------------------------------------------------------------------------
@@ -198,13 +250,14 @@ class Outbox(DependencyProvider):
 
 
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    OperationalError,
+    OperationalError,  # the database went away, a deadlock, a lock timeout
     ServiceTimeout,
     ServiceUnavailable,
     RpcTimeout,
     UnknownService,
+    KombuOperationalError,
+    AmqpConnectionError,
     ConnectionError,
-    OSError,
 )
 
 
@@ -214,9 +267,15 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, TRANSIENT_ERRORS)
 
 
+def retry_delay(retries: int, base: float) -> float:
+    """Seconds before retry number ``retries + 1``: doubling from ``base``, capped."""
+    return float(min(base * 2**retries, RETRY_BACKOFF_CAP_SECONDS))
+
+
 class ReliableEventHandler(EventHandler):
-    """A shared-queue event handler that requeues transient failures and dead-letters the
-    rest, so that no message that moves money or issues a document is ever dropped."""
+    """A shared-queue event handler that never drops a message: transient failures are retried
+    with backoff a bounded number of times, and everything else is dead-lettered with its
+    reason.  A duplicate (the handler's own unique key already taken) is acknowledged."""
 
     def __init__(self, source_service: str, event_type: str, **kwargs: Any) -> None:
         super().__init__(
@@ -230,15 +289,25 @@ class ReliableEventHandler(EventHandler):
 
     def setup(self) -> None:
         super().setup()
+        settings = load_settings()
+        self.retry_limit = settings.event_retry_limit
+        self.retry_backoff = settings.event_retry_backoff
         name = self.queue.name
         self.queue.queue_arguments = {
             "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
             "x-dead-letter-routing-key": name,
         }
         exchange = Exchange(DEAD_LETTER_EXCHANGE, type="direct", durable=True)
-        parking = Queue(f"{name}.dead", exchange=exchange, routing_key=name, durable=True)
+        self.parking = Queue(f"{name}.dead", exchange=exchange, routing_key=name, durable=True)
+        # Messages wait out their backoff here (per-message TTL), then the broker moves them
+        # back to the handler's queue through the default exchange.
+        self.retry_queue = Queue(
+            f"{name}.retry", durable=True, routing_key=f"{name}.retry",
+            queue_arguments={"x-dead-letter-exchange": "", "x-dead-letter-routing-key": name},
+        )
         with Connection(self.container.config["AMQP_URI"]) as connection:
-            parking.bind(connection.default_channel).declare()
+            self.parking.bind(connection.default_channel).declare()
+            self.retry_queue.bind(connection.default_channel).declare()
 
     def handle_message_processed(
         self, message: Any, result: Any = None, exc_info: Any = None
@@ -246,17 +315,61 @@ class ReliableEventHandler(EventHandler):
         if exc_info is None:
             self.queue_consumer.ack_message(message)
             return
-        if is_transient(exc_info[1]):
-            log.warning("requeueing %s after a transient failure: %r", self.queue.name, exc_info[1])
-            eventlet.sleep(REQUEUE_PAUSE_SECONDS)
+        error = exc_info[1]
+        name = self.queue.name
+        if is_unique_violation(error):
+            log.info("%s: already applied (a duplicate); acknowledged", name)
+            self.queue_consumer.ack_message(message)
+            return
+        retries = int((message.headers or {}).get("x-retries", 0))
+        if is_transient(error) and retries < self.retry_limit:
+            delay = retry_delay(retries, self.retry_backoff)
+            log.warning("%s: transient failure, retry %d of %d in %g s: %r",
+                        name, retries + 1, self.retry_limit, delay, error)
+            self._move(message, "", self.retry_queue.name,
+                       {"x-retries": retries + 1}, expiration=delay)
+            return
+        reason = "retried too often" if is_transient(error) else "failed"
+        log.error("%s: dead-lettering a message that %s: %r", name, reason, error)
+        self._move(message, DEAD_LETTER_EXCHANGE, name,
+                   {"x-retries": retries, "x-error": f"{reason}: {error!r}"[:1000],
+                    "x-failed-at": utcnow().isoformat()})
+
+    def _move(self, message: Any, exchange: str, routing_key: str, headers: dict[str, Any],
+              expiration: float | None = None) -> None:
+        """Publish a copy (confirmed) where it belongs, then acknowledge the original; if the
+        broker cannot take the copy, the original goes back to the queue instead."""
+        try:
+            with get_producer(self.container.config["AMQP_URI"], True) as producer:
+                producer.publish(
+                    message.body, exchange=exchange, routing_key=routing_key,
+                    content_type=message.content_type,
+                    content_encoding=message.content_encoding,
+                    headers={**(message.headers or {}), **headers},
+                    delivery_mode=2, expiration=expiration, retry=True,
+                )
+        except Exception as exc:  # the broker is away: nothing is lost, it comes back later
+            log.warning("%s: could not move a message (%r); requeued", self.queue.name, exc)
             self.queue_consumer.requeue_message(message)
             return
-        log.error("dead-lettering a message from %s: %r", self.queue.name, exc_info[1])
-        if message.channel.connection:
-            try:
-                message.reject(requeue=False)
-            except ConnectionError:  # the broker reclaims it when the channel goes
-                pass
+        self.queue_consumer.ack_message(message)
+
+
+class ConfiguredTimer(Timer):
+    """A timer whose interval is a setting, read when the service starts."""
+
+    def __init__(self, setting: str, **kwargs: Any) -> None:
+        super().__init__(interval=0, **kwargs)
+        self.setting = setting
+
+    def setup(self) -> None:
+        self.interval = float(getattr(load_settings(), self.setting))
+        super().setup()
+
+
+def every(setting: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``@every("reconcile_interval")``: run a method periodically, as often as configured."""
+    return ConfiguredTimer.decorator(setting)
 
 
 def handles(evt: type[Event]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -291,11 +404,11 @@ class TimedServiceProxy:
 
 
 class ServiceRpc(RpcProxy):
-    """nameko's RpcProxy with a timeout on every call."""
+    """nameko's RpcProxy with a timeout on every call, shorter than the gateway's."""
 
     def setup(self) -> None:
         super().setup()
-        self.timeout = load_settings().rpc_timeout
+        self.timeout = load_settings().service_rpc_timeout
 
     def get_dependency(self, worker_ctx: Any) -> TimedServiceProxy:
         return TimedServiceProxy(super().get_dependency(worker_ctx), self.target_service, self.timeout)

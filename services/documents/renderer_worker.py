@@ -10,6 +10,7 @@ outside ``templates/``, so a document cannot make the renderer fetch from the ne
 from __future__ import annotations
 
 import json
+import signal
 import struct
 import sys
 import traceback
@@ -58,6 +59,9 @@ def make_renderer() -> Any:
 
 
 def main() -> None:
+    # Ctrl-C reaches the whole process group; the documents service ends this process itself
+    # (closing the pipe or killing it), so the interrupt is not ours to act on.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     render = make_renderer()
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     while True:
@@ -69,7 +73,10 @@ def main() -> None:
             reply = b"\x00" + render(request["template"], request["context"])
         except Exception:
             reply = b"\x01" + traceback.format_exc(limit=3).encode()
-        write_frame(stdout, reply)
+        try:
+            write_frame(stdout, reply)
+        except BrokenPipeError:  # the service went away: nobody is waiting for the answer
+            return
 
 
 if __name__ == "__main__":

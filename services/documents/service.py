@@ -94,9 +94,15 @@ class DocumentsService(Pingable):
 
 
 def invoice_context(invoice: InvoiceOut) -> dict[str, Any]:
+    """The template's view: amounts as plain strings, one currency for the document."""
     context = invoice.wire()
+    context["currency"] = invoice.total.currency
+    for field in ("net", "vat", "total"):
+        context[field] = context[field]["amount"]
     for line in context["lines"]:
-        line["vat_percent"] = format((Decimal(line["vat_rate"]) * 100).normalize(), "f")
+        for field in ("unit_price", "net", "vat", "gross"):
+            line[field] = line[field]["amount"]
+        line["vat_percent"] = format(Decimal(line["vat_rate"]).normalize(), "f")
     return context
 
 

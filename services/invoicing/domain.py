@@ -9,7 +9,12 @@
 
 from __future__ import annotations
 
-from services.common.errors import ApplicationNotPending, MixedCurrencies, OrderNotInvoiceable
+from services.common.errors import (
+    ApplicationNotPending,
+    MixedCurrencies,
+    OrderAlreadyInvoiced,
+    OrderNotInvoiceable,
+)
 
 AVAILABLE = "available"
 APPLIED = "applied"
@@ -20,13 +25,23 @@ ISSUED = "issued"
 
 
 def check_invoiceable(order_id: str, status: str) -> None:
-    if status != AVAILABLE:
+    if status in (APPLIED, INVOICED):
         reason = {APPLIED: "it is already on an invoice application",
-                  INVOICED: "it has already been invoiced"}.get(status, status)
-        raise OrderNotInvoiceable(
+                  INVOICED: "it has already been invoiced"}[status]
+        raise OrderAlreadyInvoiced(
             f"order {order_id} cannot be invoiced: {reason}",
             {"order_id": order_id, "status": status},
         )
+    if status != AVAILABLE:
+        raise OrderNotInvoiceable(
+            f"order {order_id} cannot be invoiced: it is {status}",
+            {"order_id": order_id, "status": status},
+        )
+
+
+def not_invoiceable_reason(status: str) -> str | None:
+    """Why an order on the Invoiceable List cannot be chosen (its error code), or None."""
+    return None if status == AVAILABLE else OrderAlreadyInvoiced.code
 
 
 def single_currency(currencies: list[str]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from services.common.contracts import utcnow
@@ -21,6 +21,9 @@ class InvoiceableOrder(Base):
     """An implemented order as invoicing learnt of it from ``order_implemented``."""
 
     __tablename__ = "invoiceable_orders"
+    __table_args__ = (
+        Index("ix_invoiceable_account_implemented", "account_id", "implemented_at", "order_id"),
+    )
 
     order_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     account_id: Mapped[str] = mapped_column(String(36), index=True)
@@ -37,9 +40,14 @@ class InvoiceableOrder(Base):
 
 class InvoiceApplication(Base):
     __tablename__ = "invoice_applications"
+    __table_args__ = (
+        UniqueConstraint("account_id", "request_key"),
+        Index("ix_applications_account_created", "account_id", "created_at", "id"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     account_id: Mapped[str] = mapped_column(String(36), index=True)
+    request_key: Mapped[str | None] = mapped_column(String(250))
     status: Mapped[str] = mapped_column(String(30))  # awaiting_confirmation | issued
     currency: Mapped[str] = mapped_column(String(3))
     net_minor: Mapped[int] = mapped_column(BigInteger)
@@ -75,7 +83,10 @@ class InvoiceCounter(Base):
 
 class Invoice(Base):
     __tablename__ = "invoices"
-    __table_args__ = (UniqueConstraint("series", "year", "sequence"),)
+    __table_args__ = (
+        UniqueConstraint("series", "year", "sequence"),
+        Index("ix_invoices_account_issued", "account_id", "issued_at", "id"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)

@@ -2,23 +2,45 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from services.common.errors import NotFound
-from services.invoicing.domain import AVAILABLE
 from services.invoicing.models import Invoice, InvoiceableOrder, InvoiceApplication, InvoiceCounter
 
 
-def available_orders(session: Session, account_id: str) -> list[InvoiceableOrder]:
-    return list(
-        session.scalars(
-            select(InvoiceableOrder)
-            .where(InvoiceableOrder.account_id == account_id, InvoiceableOrder.status == AVAILABLE)
-            .order_by(InvoiceableOrder.implemented_at)
-        )
-    )
+def newest_first(query: Select[Any], at: Any, id_: Any, limit: int,
+                 after: tuple[datetime, str] | None) -> Select[Any]:
+    """A page of ``query``: newest first by (``at``, ``id_``), after the cursor."""
+    if after is not None:
+        query = query.where(tuple_(at, id_) < tuple_(*after))
+    return query.order_by(at.desc(), id_.desc()).limit(limit)
+
+
+def invoiceable_orders(session: Session, account_id: str, limit: int,
+                       after: tuple[datetime, str] | None) -> list[InvoiceableOrder]:
+    query = select(InvoiceableOrder).where(InvoiceableOrder.account_id == account_id)
+    return list(session.scalars(newest_first(
+        query, InvoiceableOrder.implemented_at, InvoiceableOrder.order_id, limit, after)))
+
+
+def applications(session: Session, account_id: str, limit: int,
+                 after: tuple[datetime, str] | None) -> list[InvoiceApplication]:
+    query = select(InvoiceApplication).where(InvoiceApplication.account_id == account_id)
+    return list(session.scalars(newest_first(
+        query, InvoiceApplication.created_at, InvoiceApplication.id, limit, after)))
+
+
+def application_by_request(session: Session, account_id: str,
+                           request_key: str) -> InvoiceApplication | None:
+    return session.scalars(select(InvoiceApplication).where(
+        InvoiceApplication.account_id == account_id,
+        InvoiceApplication.request_key == request_key,
+    )).first()
 
 
 def orders_for_update(session: Session, account_id: str, order_ids: list[str]) -> list[InvoiceableOrder]:
@@ -63,12 +85,10 @@ def invoice(session: Session, account_id: str, invoice_id: str) -> Invoice:
     return found
 
 
-def invoices(session: Session, account_id: str) -> list[Invoice]:
-    return list(
-        session.scalars(
-            select(Invoice).where(Invoice.account_id == account_id).order_by(Invoice.issued_at.desc())
-        )
-    )
+def invoices(session: Session, account_id: str, limit: int,
+             after: tuple[datetime, str] | None) -> list[Invoice]:
+    query = select(Invoice).where(Invoice.account_id == account_id)
+    return list(session.scalars(newest_first(query, Invoice.issued_at, Invoice.id, limit, after)))
 
 
 def next_invoice_sequence(session: Session, series: str, year: int) -> int:

@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from services.common.config import load_settings
+from services.common import pages
 from services.common.contracts import (
     AccountOut,
     ApplyForInvoice,
@@ -18,6 +18,7 @@ from services.common.contracts import (
     InvoiceIssued,
     InvoiceLineOut,
     InvoiceOut,
+    MoneyOut,
     OrderImplemented,
     PartySnapshot,
     parse,
@@ -25,7 +26,6 @@ from services.common.contracts import (
 )
 from services.common.db import Database
 from services.common.messaging import Outbox, ServiceRpc, first_delivery, handles, rpc
-from services.common.money import Money
 from services.common.service import Pingable
 from services.invoicing import domain, repository
 from services.invoicing.models import (
@@ -56,17 +56,17 @@ class InvoicingService(Pingable):
                 return
             if session.get(InvoiceableOrder, order.id) is not None:
                 return
-            if order.paid_cash <= 0:
+            if order.paid_cash.amount <= 0:
                 return  # nothing paid in cash: nothing to invoice
             session.add(
                 InvoiceableOrder(
                     order_id=order.id,
                     account_id=order.account_id,
                     status=domain.AVAILABLE,
-                    currency=order.currency,
-                    net_minor=Money(order.net, order.currency).minor,
-                    vat_minor=Money(order.vat, order.currency).minor,
-                    cash_paid_minor=Money(order.paid_cash, order.currency).minor,
+                    currency=order.total.currency,
+                    net_minor=order.net.money().minor,
+                    vat_minor=order.vat.money().minor,
+                    cash_paid_minor=order.paid_cash.money().minor,
                     po_number=order.po_number,
                     lines_json=json.dumps([line.wire() for line in order.lines]),
                     implemented_at=evt.occurred_at,
@@ -89,25 +89,37 @@ class InvoicingService(Pingable):
     # -- the customer's steps --------------------------------------------------------------
 
     @rpc
-    def invoiceable(self, account_id: str) -> list[dict[str, Any]]:
-        return [
-            invoiceable_out(row).wire()
-            for row in repository.available_orders(self.db.session, account_id)
-        ]
+    def invoiceable(self, account_id: str, limit: int | None = None,
+                    cursor: str | None = None) -> dict[str, Any]:
+        """The Invoiceable List: the account's implemented orders, newest first, each saying
+        whether it can be put on an application now."""
+        size = pages.check_limit(limit)
+        rows = repository.invoiceable_orders(self.db.session, account_id, size + 1,
+                                             pages.decode_cursor(cursor))
+        return pages.page([invoiceable_out(row).wire() for row in rows], size,
+                          "implemented_at", "order_id")
 
     @rpc
-    def apply(self, account_id: str, data: dict[str, Any]) -> dict[str, Any]:
-        """Put the chosen orders on an application awaiting the customer's confirmation."""
+    def apply(self, account_id: str, data: dict[str, Any],
+              request_key: str | None = None) -> dict[str, Any]:
+        """Put the chosen orders on an application awaiting the customer's confirmation.  A
+        repeated ``request_key`` answers with the application it made, so a client retrying
+        after a timeout learns its id instead of hearing that its orders are taken."""
         request = parse(ApplyForInvoice, data)
         order_ids = list(dict.fromkeys(request.order_ids))
         with self.db.transaction() as session:
             orders = repository.orders_for_update(session, account_id, order_ids)
+            # after the locks: a concurrent twin of this request has committed or not started
+            if request_key and (made := repository.application_by_request(
+                    session, account_id, request_key)):
+                return application_out(made).wire()
             for row in orders:
                 domain.check_invoiceable(row.order_id, row.status)
             currency = domain.single_currency([row.currency for row in orders])
             application = InvoiceApplication(
                 id=str(uuid.uuid4()),
                 account_id=account_id,
+                request_key=request_key,
                 status=domain.AWAITING_CONFIRMATION,
                 currency=currency,
                 net_minor=sum(row.net_minor for row in orders),
@@ -126,6 +138,14 @@ class InvoicingService(Pingable):
         return application_out(application).wire()
 
     @rpc
+    def list_applications(self, account_id: str, limit: int | None = None,
+                          cursor: str | None = None) -> dict[str, Any]:
+        size = pages.check_limit(limit)
+        rows = repository.applications(self.db.session, account_id, size + 1,
+                                       pages.decode_cursor(cursor))
+        return pages.page([application_out(row).wire() for row in rows], size, "created_at")
+
+    @rpc
     def get_application(self, account_id: str, application_id: str) -> dict[str, Any]:
         return application_out(
             repository.application(self.db.session, account_id, application_id)
@@ -133,18 +153,19 @@ class InvoicingService(Pingable):
 
     @rpc
     def confirm(self, account_id: str, application_id: str) -> dict[str, Any]:
-        """Issue the invoice of an application.  Confirming twice returns the same invoice."""
+        """Issue the invoice of an application; answers the application, which then carries
+        ``invoice_id``.  Confirming twice issues one invoice and answers the same."""
         current = repository.application(self.db.session, account_id, application_id)
         if current.invoice_id is not None:
-            return invoice_out(repository.invoice(self.db.session, account_id, current.invoice_id)).wire()
+            return application_out(current).wire()
         domain.check_pending(current.status)
         buyer = parse(AccountOut, self.billing.get_account(account_id))
         self.db.session.rollback()  # hold no snapshot or lock across the RPC call
-        settings = load_settings()
+        settings = self.settings
         with self.db.transaction() as session:
             application = repository.application(session, account_id, application_id, lock=True)
             if application.invoice_id is not None:
-                return invoice_out(repository.invoice(session, account_id, application.invoice_id)).wire()
+                return application_out(application).wire()
             domain.check_pending(application.status)
             orders = repository.orders_for_update(
                 session, account_id, [link.order_id for link in application.orders]
@@ -190,13 +211,17 @@ class InvoicingService(Pingable):
             application.invoice_id = invoice.id
             for row in orders:
                 row.status = domain.INVOICED
-            out = invoice_out(invoice)
-            self.outbox.add(session, InvoiceIssued(invoice=out))
-        return out.wire()
+            self.outbox.add(session, InvoiceIssued(invoice=invoice_out(invoice)))
+            answer = application_out(application).wire()
+        return answer
 
     @rpc
-    def list_invoices(self, account_id: str) -> list[dict[str, Any]]:
-        return [invoice_out(i).wire() for i in repository.invoices(self.db.session, account_id)]
+    def list_invoices(self, account_id: str, limit: int | None = None,
+                      cursor: str | None = None) -> dict[str, Any]:
+        size = pages.check_limit(limit)
+        rows = repository.invoices(self.db.session, account_id, size + 1,
+                                   pages.decode_cursor(cursor))
+        return pages.page([invoice_out(row).wire() for row in rows], size, "issued_at")
 
     @rpc
     def get_invoice(self, account_id: str, invoice_id: str) -> dict[str, Any]:
@@ -220,18 +245,16 @@ def invoice_lines(row: InvoiceableOrder) -> list[InvoiceLineOut]:
     ]
 
 
-def _amount(minor: int, currency: str) -> Any:
-    return Money.from_minor(minor, currency).amount
-
-
 def invoiceable_out(row: InvoiceableOrder) -> InvoiceableOrderOut:
+    reason = domain.not_invoiceable_reason(row.status)
     return InvoiceableOrderOut(
         order_id=row.order_id,
+        invoiceable=reason is None,
+        invoiceable_amount=MoneyOut.minor(row.cash_paid_minor, row.currency),
+        reason=reason,
         po_number=row.po_number,
-        currency=row.currency,
-        net=_amount(row.net_minor, row.currency),
-        vat=_amount(row.vat_minor, row.currency),
-        cash_paid=_amount(row.cash_paid_minor, row.currency),
+        net=MoneyOut.minor(row.net_minor, row.currency),
+        vat=MoneyOut.minor(row.vat_minor, row.currency),
         implemented_at=row.implemented_at,
     )
 
@@ -243,10 +266,9 @@ def application_out(application: InvoiceApplication) -> InvoiceApplicationOut:
         account_id=application.account_id,
         status=application.status,
         order_ids=[link.order_id for link in application.orders],
-        currency=currency,
-        net=_amount(application.net_minor, currency),
-        vat=_amount(application.vat_minor, currency),
-        total=_amount(application.total_minor, currency),
+        net=MoneyOut.minor(application.net_minor, currency),
+        vat=MoneyOut.minor(application.vat_minor, currency),
+        total=MoneyOut.minor(application.total_minor, currency),
         invoice_id=application.invoice_id,
         created_at=application.created_at,
     )
@@ -260,10 +282,9 @@ def invoice_out(invoice: Invoice) -> InvoiceOut:
         number=invoice.number,
         account_id=invoice.account_id,
         status=invoice.status,
-        currency=currency,
-        net=_amount(invoice.net_minor, currency),
-        vat=_amount(invoice.vat_minor, currency),
-        total=_amount(invoice.total_minor, currency),
+        net=MoneyOut.minor(invoice.net_minor, currency),
+        vat=MoneyOut.minor(invoice.vat_minor, currency),
+        total=MoneyOut.minor(invoice.total_minor, currency),
         po_numbers=snapshot["po_numbers"],
         seller=PartySnapshot(**snapshot["seller"]),
         buyer=PartySnapshot(**snapshot["buyer"]),

@@ -1,7 +1,8 @@
 """Order rules in plain Python: pricing lines and the order's life.
 
 Lifecycle (services and licences): awaiting_payment → paid → completed (every line
-implemented).  Each line's VAT is rounded half-up on its own; the order's totals are the
+implemented); awaiting_payment → cancelled when billing refuses the payment.  Orders are never
+deleted.  Each line's VAT is rounded half-up on its own; the order's totals are the
 sums of its lines.
 """
 
@@ -16,6 +17,7 @@ from services.common.money import Money
 AWAITING_PAYMENT = "awaiting_payment"
 PAID = "paid"
 COMPLETED = "completed"
+CANCELLED = "cancelled"
 
 BASIS_POINTS = Decimal(10_000)
 

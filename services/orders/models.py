@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from services.common.contracts import utcnow
@@ -28,7 +28,11 @@ class Product(Base):
 
 class Order(Base):
     __tablename__ = "orders"
-    __table_args__ = (UniqueConstraint("account_id", "request_key"),)
+    __table_args__ = (
+        UniqueConstraint("account_id", "request_key"),
+        Index("ix_orders_account_created", "account_id", "created_at", "id"),
+        Index("ix_orders_status_updated", "status", "updated_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     account_id: Mapped[str] = mapped_column(String(36), index=True)
@@ -40,6 +44,8 @@ class Order(Base):
     total_minor: Mapped[int] = mapped_column(BigInteger)
     paid_cash_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     po_number: Mapped[str | None] = mapped_column(String(64))
+    # Why payment was refused ({code, message, details}), for an order cancelled that way.
+    payment_refusal: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 

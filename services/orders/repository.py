@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from services.common.contracts import utcnow
 from services.common.errors import NotFound, ProductNotFound
-from services.orders.models import Order, Product
+from services.orders.domain import AWAITING_PAYMENT
+from services.orders.models import Order, OrderLine, Product
 
 
 def products(session: Session) -> list[Product]:
@@ -37,11 +42,66 @@ def order_by_request(session: Session, account_id: str, request_key: str) -> Ord
     ).first()
 
 
-def orders(session: Session, account_id: str) -> list[Order]:
-    return list(
-        session.scalars(
-            select(Order).where(Order.account_id == account_id).order_by(Order.created_at.desc())
-        )
+def transition(session: Session, order_id: str, from_status: str, to_status: str,
+               **values: Any) -> bool:
+    """Move an order from one status to another, if it is still in the first; True if this
+    call moved it.  On PostgreSQL a concurrent mover waits for the winner's commit and then
+    finds the status changed, so exactly one caller wins."""
+    result = session.execute(
+        update(Order)
+        .where(Order.id == order_id, Order.status == from_status)
+        .values(status=to_status, updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire_all()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def awaiting_payment(session: Session, older_than: datetime, limit: int) -> list[Order]:
+    return list(session.scalars(
+        select(Order)
+        .where(Order.status == AWAITING_PAYMENT, Order.updated_at < older_than)
+        .order_by(Order.updated_at)
+        .limit(limit)
+    ))
+
+
+# -- hot reads: one query, on an autocommit connection (see WorkerDatabase.read) ------------------
+
+ORDER_COLUMNS = (
+    Order.id, Order.account_id, Order.status, Order.currency, Order.net_minor, Order.vat_minor,
+    Order.total_minor, Order.paid_cash_minor, Order.po_number, Order.payment_refusal,
+    Order.created_at, Order.updated_at,
+)
+LINE_COLUMNS = (
+    OrderLine.line_no, OrderLine.sku, OrderLine.name, OrderLine.quantity,
+    OrderLine.unit_price_minor, OrderLine.vat_rate_bp, OrderLine.net_minor.label("line_net"),
+    OrderLine.vat_minor.label("line_vat"), OrderLine.gross_minor, OrderLine.implementation,
+)
+
+
+def order_rows(account_id: str, order_id: str) -> Select[Any]:
+    """An order of this account with its lines, one row per line."""
+    return (
+        select(*ORDER_COLUMNS, *LINE_COLUMNS)
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .where(Order.id == order_id, Order.account_id == account_id)
+        .order_by(OrderLine.line_no)
+    )
+
+
+def orders_page_rows(account_id: str, limit: int,
+                     after: tuple[datetime, str] | None) -> Select[Any]:
+    """Up to ``limit`` orders of this account, newest first, after the cursor; with lines."""
+    page = select(Order).where(Order.account_id == account_id)
+    if after is not None:
+        page = page.where(tuple_(Order.created_at, Order.id) < tuple_(*after))
+    chosen = page.order_by(Order.created_at.desc(), Order.id.desc()).limit(limit).subquery()
+    order = chosen.c
+    return (
+        select(*(order[c.key] for c in ORDER_COLUMNS), *LINE_COLUMNS)
+        .join(OrderLine, OrderLine.order_id == order.id)
+        .order_by(order.created_at.desc(), order.id.desc(), OrderLine.line_no)
     )
 
 

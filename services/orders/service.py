@@ -2,31 +2,52 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from services.common import pages
 from services.common.config import Settings
 from services.common.contracts import (
     ChargeOrder,
+    ErrorOut,
     MoneyOut,
+    OrderCharged,
+    OrderChargeRefused,
     OrderImplemented,
-    OrderLineOut,
     OrderOut,
     PlaceOrder,
     ProductOut,
+    money_wire,
     parse,
+    percent,
     utcnow,
+    wire_time,
 )
 from services.common.db import Database, make_engine
-from services.common.errors import BusinessError
-from services.common.messaging import Outbox, ServiceRpc, rpc
+from services.common.errors import (
+    BusinessError,
+    Conflict,
+    CurrencyNotSupported,
+    InsufficientFunds,
+    NotFound,
+    ServiceTimeout,
+    ServiceUnavailable,
+)
+from services.common.messaging import Outbox, ServiceRpc, every, handles, rpc
 from services.common.money import Money
 from services.common.service import Pingable
 from services.orders import domain, repository
 from services.orders.models import Order, OrderLine, OutboxMessage, Product
+
+log = logging.getLogger(__name__)
+
+RECONCILE_BATCH = 50
 
 
 class OrdersService(Pingable):
@@ -42,32 +63,59 @@ class OrdersService(Pingable):
 
     @rpc
     def place_order(self, account_id: str, data: dict[str, Any], request_key: str) -> dict[str, Any]:
-        """Create an order and pay it from the cash balance.  The same ``request_key`` resumes
-        the same order, so a retried request never charges twice."""
+        """Create an order and pay it from the cash balance; a repeated ``request_key`` resumes
+        the same order, so a retried request never makes a second one or charges twice.
+
+        A saga that never undoes what it cannot see: billing's refusal cancels the order (kept,
+        with the reason); a timeout or an unavailable billing leaves it ``awaiting_payment``,
+        and billing's ``order_charged`` / ``order_charge_refused`` event, or the reconciler
+        asking billing again by the same key, settles it later."""
         request = parse(PlaceOrder, data)
         order = self._create_or_resume(account_id, request, request_key)
         if order.status == domain.AWAITING_PAYMENT:
-            total = Money.from_minor(order.total_minor, order.currency)
-            try:
-                self.billing.charge_order(
-                    ChargeOrder(account_id=account_id, order_id=order.id, amount=total.amount,
-                                currency=total.currency).wire()
-                )
-            except BusinessError:
-                self._withdraw(account_id, order.id)
-                raise
-            order = self._pay_and_implement(account_id, order.id)
+            order = self._collect_payment(order)
+        if order.payment_refusal is not None:
+            raise refusal_of(order)
         return order_out(order).wire()
 
     @rpc
     def get_order(self, account_id: str, order_id: str) -> dict[str, Any]:
-        return order_out(repository.order(self.db.session, account_id, order_id)).wire()
+        rows = self.db.read(repository.order_rows(account_id, order_id))
+        if not rows:
+            raise NotFound("no such order", {"order_id": order_id})
+        return order_view(rows)[0]
 
     @rpc
-    def list_orders(self, account_id: str) -> list[dict[str, Any]]:
-        return [order_out(o).wire() for o in repository.orders(self.db.session, account_id)]
+    def list_orders(self, account_id: str, limit: int | None = None,
+                    cursor: str | None = None) -> dict[str, Any]:
+        size = pages.check_limit(limit)
+        rows = self.db.read(repository.orders_page_rows(account_id, size + 1,
+                                                        pages.decode_cursor(cursor)))
+        return pages.page(order_view(rows), size, "created_at")
 
-    # -- steps of place_order ------------------------------------------------------------------
+    # -- learning how a charge ended -----------------------------------------------------------
+
+    @handles(OrderCharged)
+    def on_order_charged(self, payload: dict[str, Any]) -> None:
+        evt = parse(OrderCharged, payload)
+        self._pay_and_implement(evt.entry.account_id, evt.order_id)
+
+    @handles(OrderChargeRefused)
+    def on_order_charge_refused(self, payload: dict[str, Any]) -> None:
+        evt = parse(OrderChargeRefused, payload)
+        self._refuse(evt.account_id, evt.order_id, evt.error)
+
+    @every("reconcile_interval")
+    def reconcile_payments(self) -> None:
+        """Ask billing again about orders left awaiting payment (a timeout, or this service
+        killed between creating the order and hearing billing's answer).  The charge is keyed
+        by the order, so asking again never charges twice."""
+        cutoff = utcnow() - timedelta(seconds=self.settings.service_rpc_timeout)
+        for order in repository.awaiting_payment(self.db.session, cutoff, RECONCILE_BATCH):
+            self.db.session.rollback()
+            self._collect_payment(order)
+
+    # -- steps ----------------------------------------------------------------------------------
 
     def _create_or_resume(self, account_id: str, request: PlaceOrder, request_key: str) -> Order:
         try:
@@ -83,20 +131,37 @@ class OrdersService(Pingable):
             assert found is not None
             return found
 
-    def _withdraw(self, account_id: str, order_id: str) -> None:
-        """Payment was refused: the unpaid order is withdrawn so nothing is left half-done."""
+    def _collect_payment(self, order: Order) -> Order:
+        total = Money.from_minor(order.total_minor, order.currency)
+        try:
+            self.billing.charge_order(
+                ChargeOrder(account_id=order.account_id, order_id=order.id, amount=total.amount,
+                            currency=total.currency).wire()
+            )
+        except (ServiceTimeout, ServiceUnavailable) as unknown:
+            log.warning("payment of order %s is pending: %s", order.id, unknown)
+            return repository.order(self.db.session, order.account_id, order.id)
+        except BusinessError as refusal:
+            return self._refuse(order.account_id, order.id, ErrorOut(
+                code=refusal.code, message=refusal.message, details=refusal.details))
+        return self._pay_and_implement(order.account_id, order.id)
+
+    def _refuse(self, account_id: str, order_id: str, error: ErrorOut) -> Order:
+        """Billing refused the payment: the order is cancelled, and kept with the reason."""
         with self.db.transaction() as session:
-            order = repository.order(session, account_id, order_id, lock=True)
-            if order.status == domain.AWAITING_PAYMENT:
-                session.delete(order)
+            repository.transition(session, order_id, domain.AWAITING_PAYMENT, domain.CANCELLED,
+                                  payment_refusal=json.dumps(error.wire()))
+            return repository.order(session, account_id, order_id)
 
     def _pay_and_implement(self, account_id: str, order_id: str) -> Order:
+        """Mark the order paid and implement it, once: of any number of concurrent callers
+        (the request, its retry, the event, the reconciler) exactly one wins the transition."""
         with self.db.transaction() as session:
-            order = repository.order(session, account_id, order_id, lock=True)
-            if order.status != domain.AWAITING_PAYMENT:
+            won = repository.transition(session, order_id, domain.AWAITING_PAYMENT, domain.PAID,
+                                        paid_cash_minor=Order.total_minor)
+            order = repository.order(session, account_id, order_id)
+            if not won:
                 return order
-            order.status = domain.mark_paid(order.status)
-            order.paid_cash_minor = order.total_minor
             # Digital services and licences are provisioned at once by the simulator; the
             # provisioning adapter with partial failures comes with the orders issue.
             for line in order.lines:
@@ -105,6 +170,15 @@ class OrdersService(Pingable):
             order.updated_at = utcnow()
             self.outbox.add(session, OrderImplemented(order=order_out(order)))
             return order
+
+
+def refusal_of(order: Order) -> BusinessError:
+    """The refusal a cancelled order was given, raised again for a repeated request."""
+    assert order.payment_refusal is not None
+    error = ErrorOut.model_validate_json(order.payment_refusal)
+    cls = {InsufficientFunds.code: InsufficientFunds,
+           CurrencyNotSupported.code: CurrencyNotSupported}.get(error.code, Conflict)
+    return cls(error.message, error.details)
 
 
 def new_order(session: Session, account_id: str, request: PlaceOrder, request_key: str) -> Order:
@@ -157,42 +231,69 @@ def product_out(product: Product) -> ProductOut:
     return ProductOut(
         sku=product.sku,
         name=product.name,
-        unit_price=MoneyOut.of(Money.from_minor(product.unit_price_minor, product.currency)),
-        vat_rate=domain.rate(product.vat_rate_bp),
+        price=MoneyOut.minor(product.unit_price_minor, product.currency),
+        vat_rate=percent(product.vat_rate_bp),
     )
 
 
 def order_out(order: Order) -> OrderOut:
-    def amount(minor: int) -> Any:
-        return Money.from_minor(minor, order.currency).amount
+    return OrderOut.model_validate(order_view_of(order, order.lines))
 
-    return OrderOut(
-        id=order.id,
-        account_id=order.account_id,
-        status=order.status,
-        currency=order.currency,
-        net=amount(order.net_minor),
-        vat=amount(order.vat_minor),
-        total=amount(order.total_minor),
-        paid_cash=amount(order.paid_cash_minor),
-        po_number=order.po_number,
-        created_at=order.created_at,
-        lines=[
-            OrderLineOut(
-                line_no=line.line_no,
-                sku=line.sku,
-                name=line.name,
-                quantity=line.quantity,
-                unit_price=amount(line.unit_price_minor),
-                vat_rate=domain.rate(line.vat_rate_bp),
-                net=amount(line.net_minor),
-                vat=amount(line.vat_minor),
-                gross=amount(line.gross_minor),
-                implementation=line.implementation,
-            )
-            for line in order.lines
+
+def order_view(rows: list[Any]) -> list[dict[str, Any]]:
+    """Orders as the API shows them, from joined order/line rows (several rows per order,
+    grouped in the order they come): built directly, no model on the hot read path."""
+    views: list[dict[str, Any]] = []
+    current: Any = None
+    lines: list[Any] = []
+    for row in rows:
+        if current is None or row.id != current.id:
+            if current is not None:
+                views.append(order_view_of(current, lines, line_net="line_net"))
+            current, lines = row, []
+        lines.append(row)
+    if current is not None:
+        views.append(order_view_of(current, lines, line_net="line_net"))
+    return views
+
+
+def order_view_of(order: Any, lines: Any, line_net: str = "net_minor") -> dict[str, Any]:
+    """The one shape of an order (``OrderOut``'s wire form), from anything with its columns as
+    attributes: an ORM ``Order`` and its lines, or joined rows (whose line amounts are
+    labelled ``line_net`` / ``line_vat``)."""
+    currency = order.currency
+    paid = order.status not in (domain.AWAITING_PAYMENT, domain.CANCELLED)
+    line_vat = "line_vat" if line_net == "line_net" else "vat_minor"
+    zero = money_wire(0, currency)
+    return {
+        "id": order.id,
+        "account_id": order.account_id,
+        "status": order.status,
+        "net": money_wire(order.net_minor, currency),
+        "vat": money_wire(order.vat_minor, currency),
+        "total": money_wire(order.total_minor, currency),
+        "paid_cash": money_wire(order.paid_cash_minor, currency),
+        "po_number": order.po_number,
+        "payment_refusal": json.loads(order.payment_refusal) if order.payment_refusal else None,
+        "lines": [
+            {
+                "line_no": line.line_no,
+                "sku": line.sku,
+                "name": line.name,
+                "quantity": line.quantity,
+                "unit_price": money_wire(line.unit_price_minor, currency),
+                "vat_rate": percent(line.vat_rate_bp),
+                "net": money_wire(getattr(line, line_net), currency),
+                "vat": money_wire(getattr(line, line_vat), currency),
+                "gross": money_wire(line.gross_minor, currency),
+                "paid_cash": money_wire(line.gross_minor, currency) if paid else zero,
+                "implementation": line.implementation,
+            }
+            for line in lines
         ],
-    )
+        "created_at": wire_time(order.created_at),
+        "updated_at": wire_time(order.updated_at),
+    }
 
 
 def on_start(settings: Settings) -> None:

@@ -53,9 +53,15 @@ class Api:
         return {**body, "email": email}
 
     def top_up(self, account_id: str, amount: str) -> dict[str, Any]:
-        answer = self.post(f"/accounts/{account_id}/top-ups", {"amount": amount, "currency": "EUR"})
+        answer = self.post(f"/admin/accounts/{account_id}/top-ups",
+                           {"amount": {"amount": amount, "currency": "EUR"}})
         assert answer.status_code == 201, answer.text
         return answer.json()
+
+    def items(self, path: str) -> list[dict[str, Any]]:
+        answer = self.get(path)
+        assert answer.status_code == 200, answer.text
+        return answer.json()["items"]
 
     def order(self, sku: str = "VM-S-1M", quantity: int = 1, **extra: Any) -> dict[str, Any]:
         answer = self.post("/orders", {"lines": [{"sku": sku, "quantity": quantity}], **extra})
@@ -64,7 +70,7 @@ class Api:
 
     def wait_invoiceable(self, order_id: str, timeout: float = 30) -> dict[str, Any]:
         def listed() -> dict[str, Any] | None:
-            rows = self.get("/invoiceable-orders").json()
+            rows = self.items("/invoiceable-orders")
             return next((row for row in rows if row["order_id"] == order_id), None)
 
         return testing.wait_for(listed, timeout, message=f"order {order_id} never became invoiceable")

@@ -5,7 +5,7 @@ import pytest
 
 ROUTES_WITH_BODIES = [
     "/auth/register", "/auth/login", "/orders", "/invoice-applications",
-    "/accounts/00000000-0000-0000-0000-000000000000/top-ups",
+    "/admin/accounts/00000000-0000-0000-0000-000000000000/top-ups",
 ]
 
 
@@ -74,7 +74,8 @@ def test_requests_without_a_token_are_a_401(product):
 
 def test_customers_cannot_top_up_balances(customer):
     account = customer.get("/account").json()
-    answer = customer.post(f"/accounts/{account['id']}/top-ups", {"amount": "1000", "currency": "EUR"})
+    answer = customer.post(f"/admin/accounts/{account['id']}/top-ups",
+                           {"amount": {"amount": "1000.00", "currency": "EUR"}})
     assert_error(answer, 403, "forbidden")
 
 
@@ -102,23 +103,24 @@ def test_ordering_an_unknown_product_is_a_422(customer):
 
 def test_a_negative_top_up_is_refused(operator, customer):
     account = customer.get("/account").json()
-    answer = operator.post(f"/accounts/{account['id']}/top-ups", {"amount": "-5", "currency": "EUR"})
+    answer = operator.post(f"/admin/accounts/{account['id']}/top-ups",
+                           {"amount": {"amount": "-5", "currency": "EUR"}})
     assert_error(answer, 422, "validation_error")
 
 
 def test_a_top_up_of_a_missing_account_is_a_404(operator):
-    answer = operator.post("/accounts/00000000-0000-0000-0000-000000000000/top-ups",
-                           {"amount": "5", "currency": "EUR"})
+    answer = operator.post("/admin/accounts/00000000-0000-0000-0000-000000000000/top-ups",
+                           {"amount": {"amount": "5.00", "currency": "EUR"}})
     assert_error(answer, 404, "not_found")
 
 
-def test_an_order_applied_for_twice_is_a_409_order_not_invoiceable(customer, operator):
+def test_an_order_applied_for_twice_is_a_409_order_already_invoiced(customer, operator):
     operator.top_up(customer.get("/account").json()["id"], "25.00")
     order = customer.order()
     customer.wait_invoiceable(order["id"])
     assert customer.post("/invoice-applications", {"order_ids": [order["id"]]}).status_code == 201
     again = customer.post("/invoice-applications", {"order_ids": [order["id"]]})
-    assert_error(again, 409, "order_not_invoiceable")
+    assert_error(again, 409, "order_already_invoiced")
 
 
 def test_the_openapi_document_describes_the_api(product):

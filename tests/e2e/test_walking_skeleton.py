@@ -20,29 +20,33 @@ def test_a_cash_paid_order_becomes_an_issued_invoice_with_a_pdf(customer, operat
     assert customer.get("/account").json()["cash_balance"]["amount"] == "100.00"
 
     # 2. the catalogue has products; the customer orders one, paying from the balance
-    products = {p["sku"]: p for p in customer.get("/products").json()}
+    products = {p["sku"]: p for p in customer.items("/products")}
     assert "VM-S-1M" in products
     order = customer.order("VM-S-1M", 2, po_number="PO-4711")
     assert order["status"] == "completed"
-    assert (order["net"], order["vat"], order["total"], order["paid_cash"]) == (
-        "40.00", "10.00", "50.00", "50.00")
+    assert [order[f]["amount"] for f in ("net", "vat", "total", "paid_cash")] == [
+        "40.00", "10.00", "50.00", "50.00"]
+    assert customer.get(f"/orders/{order['id']}").json() == order
     assert customer.get("/account").json()["cash_balance"]["amount"] == "50.00"
 
     # 3. invoicing learnt of the implemented order from the event
     row = customer.wait_invoiceable(order["id"])
-    assert row["cash_paid"] == "50.00" and row["po_number"] == "PO-4711"
+    assert row["invoiceable"] and row["invoiceable_amount"] == {"amount": "50.00", "currency": "EUR"}
+    assert row["po_number"] == "PO-4711"
 
     # 4. apply (the confirmation page) and confirm: the invoice is issued with a number
     application = customer.post("/invoice-applications", {"order_ids": [order["id"]]})
     assert application.status_code == 201, application.text
     assert application.json()["status"] == "awaiting_confirmation"
-    assert application.json()["total"] == "50.00"
-    invoice = customer.post(f"/invoice-applications/{application.json()['id']}/confirm")
-    assert invoice.status_code == 201, invoice.text
-    invoice = invoice.json()
+    assert application.json()["total"]["amount"] == "50.00"
+    confirmed = customer.post(f"/invoice-applications/{application.json()['id']}/confirm")
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["status"] == "issued"
+    invoice = customer.get(f"/invoices/{confirmed.json()['invoice_id']}").json()
     assert invoice["number"].startswith("INV-")
-    assert Decimal(invoice["total"]) == Decimal("50.00")
-    assert customer.get("/invoiceable-orders").json() == []
+    assert Decimal(invoice["total"]["amount"]) == Decimal("50.00")
+    [row] = customer.items("/invoiceable-orders")
+    assert (row["invoiceable"], row["reason"]) == (False, "order_already_invoiced")
 
     # 5. the PDF: rendered by the documents service, with number, buyer and amount
     def rendered():
@@ -67,7 +71,8 @@ def test_another_customers_invoice_answers_404_like_a_missing_one(customer, oper
     order = customer.order()
     customer.wait_invoiceable(order["id"])
     application = customer.post("/invoice-applications", {"order_ids": [order["id"]]}).json()
-    invoice = customer.post(f"/invoice-applications/{application['id']}/confirm").json()
+    confirmed = customer.post(f"/invoice-applications/{application['id']}/confirm").json()
+    invoice = {"id": confirmed["invoice_id"]}
 
     stranger = Api(product.url)
     stranger.register("Mallory AB")
@@ -81,9 +86,11 @@ def test_another_customers_invoice_answers_404_like_a_missing_one(customer, oper
     assert refused.status_code == 404
 
 
-def test_an_order_the_balance_does_not_cover_is_refused_and_leaves_nothing(customer):
+def test_an_order_the_balance_does_not_cover_is_refused_charges_nothing_and_stays_listed(customer):
     answer = customer.post("/orders", {"lines": [{"sku": "LIC-SCHED-1Y", "quantity": 1}]})
     assert answer.status_code == 402
     assert answer.json()["error"]["code"] == "insufficient_funds"
-    assert customer.get("/orders").json() == []
+    [order] = customer.items("/orders")
+    assert order["status"] == "cancelled"
+    assert order["payment_refusal"]["code"] == "insufficient_funds"
     assert customer.get("/account").json()["cash_balance"]["amount"] == "0.00"

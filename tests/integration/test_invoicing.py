@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from services.billing.service import BillingService
 from services.common import testing
-from services.common.contracts import OrderImplemented, OrderLineOut, OrderOut
+from services.common.contracts import MoneyOut, OrderImplemented, OrderLineOut, OrderOut
 from services.common.db import make_engine
 from services.invoicing import repository
 from services.invoicing.models import InvoiceableOrder, InvoiceCounter, ProcessedEvent
@@ -25,11 +25,14 @@ ORDER_QUEUE = "evt-orders-order_implemented--invoicing.on_order_implemented"
 
 
 def implemented_order(account_id: str, amount: str = "12.50") -> OrderImplemented:
-    line = OrderLineOut(line_no=1, sku="VM-S-1M", name="Cloud VM", quantity=1, unit_price=amount,
-                        vat_rate="0", net=amount, vat="0", gross=amount, implementation="succeeded")
+    money, zero = MoneyOut(amount=amount, currency="EUR"), MoneyOut(amount="0", currency="EUR")
+    line = OrderLineOut(line_no=1, sku="VM-S-1M", name="Cloud VM", quantity=1, unit_price=money,
+                        vat_rate="0.00", net=money, vat=zero, gross=money, paid_cash=money,
+                        implementation="succeeded")
+    now = datetime.now(UTC)
     order = OrderOut(id=str(uuid.uuid4()), account_id=account_id, status="completed",
-                     currency="EUR", net=amount, vat="0", total=amount, paid_cash=amount,
-                     po_number=None, lines=[line], created_at=datetime.now(UTC))
+                     net=money, vat=zero, total=money, paid_cash=money,
+                     po_number=None, lines=[line], created_at=now, updated_at=now)
     return OrderImplemented(order=order)
 
 
@@ -55,12 +58,16 @@ def test_concurrent_confirmations_get_consecutive_numbers_without_gaps(
     events = [implemented_order(account_id) for _ in range(8)]
     for evt in events:
         dispatch("orders", "order_implemented", evt.wire())
-    testing.wait_for(lambda: len(rpc.invoicing.invoiceable(account_id)) == 8, 20)
+    testing.wait_for(lambda: len(rpc.invoicing.invoiceable(account_id)["items"]) == 8, 20)
     applications = [rpc.invoicing.apply(account_id, {"order_ids": [evt.order.id]})["id"]
                     for evt in events]
 
-    numbers = list(eventlet.GreenPool(8).imap(
-        lambda app_id: rpc_factory().invoicing.confirm(account_id, app_id)["number"], applications))
+    def confirm(app_id: str) -> str:
+        proxy = rpc_factory()
+        invoice_id = proxy.invoicing.confirm(account_id, app_id)["invoice_id"]
+        return str(proxy.invoicing.get_invoice(account_id, invoice_id)["number"])
+
+    numbers = list(eventlet.GreenPool(8).imap(confirm, applications))
 
     year = datetime.now(UTC).year
     assert sorted(numbers) == [f"{series}-{year}-{n:06d}" for n in range(1, 9)]

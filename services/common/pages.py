@@ -1,0 +1,57 @@
+"""Lists in pages: ``{"items": [...], "next_cursor": str | None}``, keyset-paginated.
+
+A cursor is the sort key of the last item of a page (newest first: its time and id), opaque to
+clients (URL-safe base64 of JSON).  A cursor that does not decode is the client's error.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Any
+
+from services.common.errors import InvalidRequest
+
+MAX_LIMIT = 200
+DEFAULT_LIMIT = 50
+
+
+def encode_cursor(at: datetime, id_: str) -> str:
+    raw = json.dumps([at.isoformat(), id_], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        at, id_ = json.loads(raw)
+        return datetime.fromisoformat(at), str(id_)
+    except (ValueError, TypeError, binascii.Error):
+        raise InvalidRequest("the cursor is not one this list gave out",
+                             {"field": "cursor"}) from None
+
+
+def check_limit(limit: int | None) -> int:
+    if limit is None:
+        return DEFAULT_LIMIT
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidRequest(f"limit must be 1 to {MAX_LIMIT}", {"field": "limit"})
+    return limit
+
+
+def page(items: list[dict[str, Any]], limit: int, at_key: str, id_key: str = "id") -> dict[str, Any]:
+    """``items`` holds up to ``limit + 1`` rows newest first; the extra one says a next page
+    exists."""
+    more = len(items) > limit
+    items = items[:limit]
+    last = items[-1] if more else None
+    cursor = None
+    if last is not None:
+        at = last[at_key]
+        cursor = encode_cursor(at if isinstance(at, datetime) else datetime.fromisoformat(at),
+                               last[id_key])
+    return {"items": items, "next_cursor": cursor}
