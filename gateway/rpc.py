@@ -176,6 +176,7 @@ class Services:
                 published = True
                 return await reply
         except TimeoutError:
+            # No confirm in time, or the connection went meanwhile: the broker, not the service.
             if not published or not self._ready:
                 raise _broker_unreachable(service) from None
             raise ServiceTimeout(

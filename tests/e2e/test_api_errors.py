@@ -132,3 +132,78 @@ def test_the_openapi_document_describes_the_api(product):
                  "/api/v1/invoices/{invoice_id}/pdf", "/api/v1/auth/register"):
         assert path in spec["paths"]
     assert httpx.get(f"{product.url}/api/v1/docs").status_code == 200
+
+
+# -- input refused at the edge: nothing reaches a service that would choke on it --------------
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"email": "a@example.com", "password": "long-enough-pw", "company_name": "A\\u0000B"}',
+    b'{"email": "a@example.com", "password": "long-enough-pw", "company_name": "A\\ud800B"}',
+    b'{"email": "a@example.com", "password": "long-enough-pw", "company_name": "A\\u202eB"}',
+    b'{"email": "a@example.com", "password": "long-enough-pw", "company_name": "A\\u0007B"}',
+])
+def test_forbidden_characters_in_a_string_are_a_422_naming_the_field(product, raw):
+    from tests.e2e.conftest import Api
+
+    answer = Api(product.url).http.post("/auth/register", content=raw,
+                                        headers={"Content-Type": "application/json"})
+    assert_error(answer, 422, "validation_error")
+    assert answer.json()["error"]["details"][0]["loc"] == ["body", "company_name"]
+
+
+def test_a_lone_surrogate_in_a_list_is_a_422_naming_the_item(customer):
+    answer = customer.http.post("/invoice-applications", content=b'{"order_ids": ["\\ud800"]}',
+                                headers={**customer.headers(), "Content-Type": "application/json"})
+    assert_error(answer, 422, "validation_error")
+    assert answer.json()["error"]["details"][0]["loc"] == ["body", "order_ids", 0]
+
+
+def test_a_nul_in_a_path_parameter_is_a_422(customer):
+    answer = customer.get("/orders/a%00b")
+    assert_error(answer, 422, "validation_error")
+    assert answer.json()["error"]["details"][0]["loc"] == ["path", "order_id"]
+
+
+@pytest.mark.parametrize("raw", [b'{"lines": "\xff\xfe"}', b"[" * 5000 + b"]" * 5000])
+def test_a_body_that_is_not_json_is_a_400_malformed_json(customer, raw):
+    answer = customer.http.post("/orders", content=raw, headers={
+        **customer.headers(), "Content-Type": "application/json"})
+    assert_error(answer, 400, "malformed_json")
+
+
+@pytest.mark.parametrize("amount", [100.1, 100, "1e2", " 1.00", "1.001", "NaN", "0x10"])
+def test_money_other_than_a_decimal_string_with_the_currencys_decimals_is_a_422(
+    operator, customer, amount
+):
+    account = customer.get("/account").json()
+    answer = operator.post(f"/admin/accounts/{account['id']}/top-ups",
+                           {"amount": {"amount": amount, "currency": "EUR"}})
+    assert_error(answer, 422, "validation_error")
+    assert customer.get("/account").json()["cash_balance"]["amount"] == "0.00"
+
+
+@pytest.mark.parametrize("quantity", [True, "2", 2.0, 2.5])
+def test_a_quantity_other_than_a_json_integer_is_a_422(customer, quantity):
+    answer = customer.post("/orders", {"lines": [{"sku": "VM-S-1M", "quantity": quantity}]})
+    assert_error(answer, 422, "validation_error")
+
+
+@pytest.mark.parametrize("claims", [
+    {"acc": None, "email": "x@example.com", "role": "customer", "exp": 4102444800},
+    {"sub": "u", "acc": None, "email": "x@example.com", "role": "customer", "exp": "soon"},
+    {"sub": "u", "acc": 7, "email": "x@example.com", "role": "customer", "exp": 4102444800},
+    {"sub": "u", "acc": None, "email": "x@example.com", "role": "root", "exp": 4102444800},
+    ["not", "an", "object"],
+])
+def test_a_validly_signed_token_with_malformed_claims_is_a_401(product, claims):
+    import json
+
+    from gateway.auth import Tokens, _b64
+    from tests.e2e.conftest import Api
+
+    body = _b64(json.dumps(claims).encode())
+    signed = f"{body}.{Tokens(product.env['SECRET_KEY'], 60)._sign(body)}"
+    api = Api(product.url)
+    api.token = signed
+    assert_error(api.get("/orders"), 401, "authentication_required")
