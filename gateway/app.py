@@ -117,7 +117,11 @@ class AccessLog:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            access_log.info("%s %s %d %.1f ms", scope["method"], scope["path"], status,
+            # The path as sent (still percent-encoded): a decoded %00 or newline would let a
+            # client write into the log.
+            raw = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")
+            access_log.info("%s %s %d %.1f ms", scope["method"],
+                            raw.decode("ascii", "backslashreplace"), status,
                             (time.perf_counter() - started) * 1000,
                             extra={"request_id": request_id})
 

@@ -82,7 +82,8 @@ def database_env(urls: dict[str, str]) -> dict[str, str]:
 
 def _rabbit() -> httpx.Client:
     parsed = urlparse(RABBIT_API)
-    base = parsed._replace(netloc=parsed.hostname + (f":{parsed.port}" if parsed.port else "")).geturl()
+    host = parsed.hostname or ""
+    base = parsed._replace(netloc=host + (f":{parsed.port}" if parsed.port else "")).geturl()
     return httpx.Client(base_url=base, auth=(parsed.username or "guest", parsed.password or "guest"),
                         timeout=10)
 
@@ -194,9 +195,11 @@ class Product:
 
 
 @contextmanager
-def running_product(tmp: Path, **extra_env: str) -> Iterator[Product]:
+def running_product(tmp: Path, embedded: bool = False, **extra_env: str) -> Iterator[Product]:
+    """The product on a fresh vhost, with fresh PostgreSQL databases, or with the embedded
+    SQLite files under its data directory that ``make run`` uses (``embedded=True``)."""
     prefix = f"bc_e2e_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    urls = create_databases(prefix)
+    urls = {} if embedded else create_databases(prefix)
     vhost, amqp_uri = create_vhost()
     env = {
         "ENVIRONMENT": "test",
@@ -221,4 +224,5 @@ def running_product(tmp: Path, **extra_env: str) -> Iterator[Product]:
     finally:
         product.stop()
         delete_vhost(vhost)
-        drop_databases(prefix)
+        if not embedded:
+            drop_databases(prefix)

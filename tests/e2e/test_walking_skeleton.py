@@ -13,6 +13,10 @@ def pdf_text(pdf: bytes) -> str:
 
 
 def test_a_cash_paid_order_becomes_an_issued_invoice_with_a_pdf(customer, operator):
+    walk_the_skeleton(customer, operator)
+
+
+def walk_the_skeleton(customer, operator):
     # 1. the account exists and an operator credits its cash balance
     account = customer.get("/account").json()
     assert account["cash_balance"] == {"amount": "0.00", "currency": "EUR"}
