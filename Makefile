@@ -33,8 +33,9 @@ test-e2e: install
 bench: install  ## gateway vs bare nameko RPC, measured in one run
 	$(PY) -m bench.gateway_vs_rpc
 
-lint: install
+lint: install  ## ruff, then mypy (configured in pyproject.toml)
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache

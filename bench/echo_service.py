@@ -5,6 +5,7 @@ import eventlet
 eventlet.monkey_patch()
 
 import os  # noqa: E402
+from typing import Any  # noqa: E402
 
 from nameko.rpc import rpc  # noqa: E402
 from nameko.runners import run_services  # noqa: E402
@@ -14,7 +15,7 @@ class EchoService:
     name = "bench_echo"
 
     @rpc
-    def echo(self, value):
+    def echo(self, value: Any) -> Any:
         return value
 
 

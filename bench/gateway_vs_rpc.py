@@ -215,7 +215,9 @@ class Result:
         return sum(self.cpu.get(name, 0.0) for name in self.summed)
 
 
-Worker = tuple[Callable[[Any], object], Sequence[Any]]  # (one call, the items it is called with)
+# (one call, the items it is called with).  The call is typed "...", not "[Any]": mypy cannot
+# match lambdas that capture a loop variable as a default argument (python/mypy#15459).
+Worker = tuple[Callable[..., object], Sequence[Any]]
 
 
 def drive(workers: list[Worker], ready: Callable[[], None]) -> tuple[float, list[float]]:

@@ -56,7 +56,7 @@ async def principal(
 ) -> Principal:
     header = f"Bearer {credentials.credentials}" if credentials else None
     tokens = request.app.state.tokens
-    return tokens.verify(header)  # type: ignore[no-any-return]
+    return tokens.verify(header)
 
 
 async def operator(me: Principal = Depends(principal)) -> Principal:

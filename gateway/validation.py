@@ -366,7 +366,7 @@ class CheckedRoute(APIRoute):
                     if raw:
                         # Starlette's Request.json() returns this cached value: FastAPI
                         # validates exactly what was checked here and never parses again.
-                        request._json = parse_json_body(raw)  # type: ignore[attr-defined]
+                        request._json = parse_json_body(raw)
             except BodyRefused as refused:
                 return refused.response()
             return await handler(request)

@@ -29,7 +29,7 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import eventlet
 from amqp.exceptions import ConnectionError as AmqpConnectionError
@@ -112,6 +112,9 @@ class OutboxMixin:
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
 
+    if TYPE_CHECKING:  # the mapped subclasses get DeclarativeBase's keyword constructor
+        def __init__(self, **kw: Any) -> None: ...
+
 
 class ProcessedEventMixin:
     """The events a consumer has applied, so that a redelivery is recognised."""
@@ -167,7 +170,7 @@ class OutboxWriter:
 
 
 class Outbox(DependencyProvider):
-    def __init__(self, owner: str, model: type) -> None:
+    def __init__(self, owner: str, model: type[OutboxMixin]) -> None:
         self.owner = owner
         self.model = model
         self._wakeups: LightQueue = LightQueue()

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import MetaData
+from sqlalchemy import Connection, MetaData
 
 from services.common.db import make_engine
 
@@ -21,7 +21,7 @@ def run(metadata: MetaData) -> None:
         fresh.commit()
 
 
-def _run_on(connection, metadata: MetaData) -> None:  # type: ignore[no-untyped-def]
+def _run_on(connection: Connection, metadata: MetaData) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,

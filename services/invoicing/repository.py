@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, tuple_, update
+from sqlalchemy import Select, literal, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -17,7 +17,7 @@ def newest_first(query: Select[Any], at: Any, id_: Any, limit: int,
                  after: tuple[datetime, str] | None) -> Select[Any]:
     """A page of ``query``: newest first by (``at``, ``id_``), after the cursor."""
     if after is not None:
-        query = query.where(tuple_(at, id_) < tuple_(*after))
+        query = query.where(tuple_(at, id_) < tuple_(*map(literal, after)))
     return query.order_by(at.desc(), id_.desc()).limit(limit)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, tuple_, update
+from sqlalchemy import Select, literal, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from services.common.contracts import utcnow
@@ -95,7 +95,7 @@ def orders_page_rows(account_id: str, limit: int,
     """Up to ``limit`` orders of this account, newest first, after the cursor; with lines."""
     page = select(Order).where(Order.account_id == account_id)
     if after is not None:
-        page = page.where(tuple_(Order.created_at, Order.id) < tuple_(*after))
+        page = page.where(tuple_(Order.created_at, Order.id) < tuple_(*map(literal, after)))
     chosen = page.order_by(Order.created_at.desc(), Order.id.desc()).limit(limit).subquery()
     order = chosen.c
     return (
