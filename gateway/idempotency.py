@@ -27,9 +27,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String, Text, delete, select, update
+from sqlalchemy import Connection, Integer, String, Table, Text, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, ProgrammingError
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from starlette.concurrency import run_in_threadpool
 
 from gateway.errors import IdempotencyInProgress, IdempotencyKeyReused, status_of
@@ -58,6 +59,9 @@ class IdempotencyKey(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+KEYS: Table = IdempotencyKey.__table__  # type: ignore[assignment]
+
+
 @dataclass(frozen=True)
 class Stored:
     status: int
@@ -81,33 +85,38 @@ def settles(status: int) -> bool:
 
 
 class IdempotencyStore:
+    """Keys in the gateway's own database.  Each step is one or two single statements on an
+    autocommit connection (no BEGIN/COMMIT round trips): the common path costs an insert and
+    an update per request."""
+
     def __init__(self, database_url: str, ttl_seconds: int, lease_seconds: float) -> None:
         self.engine = make_engine(database_url)
         try:
             Base.metadata.create_all(self.engine)
         except (IntegrityError, ProgrammingError):  # another gateway created it at that moment
             pass
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.ttl = timedelta(seconds=ttl_seconds)
         self.lease = timedelta(seconds=lease_seconds)
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        self._insert = dialect.insert(KEYS).on_conflict_do_nothing()
 
     def begin(self, scope: str, key: str, print_: str) -> Stored | None:
         """Claim the key for this request (None), or answer what the first request got."""
         now = datetime.now(UTC)
-        with self.sessions() as session:
-            session.execute(delete(IdempotencyKey).where(
-                IdempotencyKey.scope == scope, IdempotencyKey.key == key,
-                IdempotencyKey.created_at < now - self.ttl,
-            ))
-            session.add(IdempotencyKey(scope=scope, key=key, fingerprint=print_, state=IN_PROGRESS,
-                                       locked_until=now + self.lease, created_at=now))
-            try:
-                session.commit()
+        with self.autocommit.connect() as connection:
+            claimed = connection.execute(self._insert.values(
+                scope=scope, key=key, fingerprint=print_, state=IN_PROGRESS,
+                locked_until=now + self.lease, created_at=now,
+            )).rowcount
+            if claimed:
                 return None
-            except IntegrityError:
-                session.rollback()
-            record = session.get(IdempotencyKey, (scope, key))
-            if record is None:  # expired and removed in between: a fresh start
+            record = self._read(connection, scope, key)
+            if record is None or record.created_at < now - self.ttl:
+                if record is not None:  # expired: forget it (unless a retry just renewed it)
+                    connection.execute(delete(KEYS).where(
+                        KEYS.c.scope == scope, KEYS.c.key == key,
+                        KEYS.c.created_at == record.created_at))
                 return self.begin(scope, key, print_)
             if record.fingerprint != print_:
                 raise IdempotencyKeyReused()
@@ -118,38 +127,36 @@ class IdempotencyStore:
                 raise IdempotencyInProgress()
             # The first request's gateway died holding the lease: take it over, unless another
             # retry just did.
-            taken = session.execute(
-                update(IdempotencyKey)
-                .where(IdempotencyKey.scope == scope, IdempotencyKey.key == key,
-                       IdempotencyKey.state == IN_PROGRESS,
-                       IdempotencyKey.locked_until == record.locked_until)
+            taken = connection.execute(
+                update(KEYS)
+                .where(KEYS.c.scope == scope, KEYS.c.key == key, KEYS.c.state == IN_PROGRESS,
+                       KEYS.c.locked_until == record.locked_until)
                 .values(locked_until=now + self.lease)
-            ).rowcount  # type: ignore[attr-defined]
-            session.commit()
+            ).rowcount
             if not taken:
                 raise IdempotencyInProgress()
             return None
 
+    @staticmethod
+    def _read(connection: Connection, scope: str, key: str) -> Any:
+        return connection.execute(select(KEYS).where(KEYS.c.scope == scope, KEYS.c.key == key)).first()
+
     def finish(self, scope: str, key: str, status: int, body: Any) -> None:
-        with self.sessions() as session:
-            session.execute(
-                update(IdempotencyKey)
-                .where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
+        with self.autocommit.connect() as connection:
+            connection.execute(
+                update(KEYS)
+                .where(KEYS.c.scope == scope, KEYS.c.key == key)
                 .values(state=DONE, response_status=status,
                         response_body=json.dumps(body, default=str))
             )
-            session.commit()
 
     def forget(self, scope: str, key: str) -> None:
-        with self.sessions() as session:
-            session.execute(delete(IdempotencyKey).where(
-                IdempotencyKey.scope == scope, IdempotencyKey.key == key))
-            session.commit()
+        with self.autocommit.connect() as connection:
+            connection.execute(delete(KEYS).where(KEYS.c.scope == scope, KEYS.c.key == key))
 
-    def get(self, scope: str, key: str) -> IdempotencyKey | None:
-        with self.sessions() as session:
-            return session.scalars(select(IdempotencyKey).where(
-                IdempotencyKey.scope == scope, IdempotencyKey.key == key)).first()
+    def get(self, scope: str, key: str) -> Any:
+        with self.autocommit.connect() as connection:
+            return self._read(connection, scope, key)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -22,6 +22,10 @@ SERVICE_NAMES = ("billing", "orders", "invoicing", "documents")
 DEVELOPMENT_SECRET = "development-only-secret-key-change-me"
 
 
+# Workers a service runs at once (nameko's ``max_workers``); database pools are sized to it, so
+# a busy service never opens and closes overflow connections on every burst.
+MAX_WORKERS = 10
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
 
@@ -110,7 +114,7 @@ class Settings(BaseSettings):
         return {
             "AMQP_URI": self.amqp_uri,
             "serializer": "json",
-            "max_workers": 10,
+            "max_workers": MAX_WORKERS,
             "parent_calls_tracked": 10,
             "HEARTBEAT": 30,
         }

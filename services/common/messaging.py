@@ -44,7 +44,7 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import Responder, Rpc, RpcConsumer, RpcProxy, get_rpc_exchange
 from nameko.standalone.events import get_event_exchange
 from nameko.timer import Timer
-from sqlalchemy import Integer, String, Text, event, select
+from sqlalchemy import Integer, String, Text, event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
@@ -58,6 +58,7 @@ log = logging.getLogger(__name__)
 
 DEAD_LETTER_EXCHANGE = "billing-console.dead-letter"
 RELAY_SWEEP_SECONDS = 1.0
+RELAY_BATCH = 100
 RETRY_BACKOFF_CAP_SECONDS = 300.0
 
 
@@ -229,24 +230,26 @@ class Outbox(DependencyProvider):
         with self.sessions() as session:
             while True:
                 query = (
-                    select(self.model)
+                    select(self.model.id, self.model.event_type, self.model.payload)
                     .where(self.model.published_at.is_(None))
                     .order_by(self.model.id)
-                    .limit(100)
+                    .limit(RELAY_BATCH)
                 )
                 if not is_sqlite(self.engine):
                     query = query.with_for_update(skip_locked=True)
-                rows = session.scalars(query).all()
-                if not rows:
-                    session.commit()
-                    return published
+                rows = session.execute(query).all()
                 for row in rows:
                     self.publisher.publish(
                         json.loads(row.payload), exchange=self.exchange, routing_key=row.event_type
                     )
-                    row.published_at = utcnow()
-                    published += 1
+                if rows:
+                    session.execute(update(self.model)
+                                    .where(self.model.id.in_([row.id for row in rows]))
+                                    .values(published_at=utcnow()))
                 session.commit()
+                published += len(rows)
+                if len(rows) < RELAY_BATCH:  # drained: no second query to learn it
+                    return published
 
 
 # -- consuming events ---------------------------------------------------------------------------

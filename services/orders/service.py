@@ -80,7 +80,7 @@ class OrdersService(Pingable):
 
     @rpc
     def get_order(self, account_id: str, order_id: str) -> dict[str, Any]:
-        rows = self.db.read(repository.order_rows(account_id, order_id))
+        rows = self.db.read(*repository.order_rows(account_id, order_id))
         if not rows:
             raise NotFound("no such order", {"order_id": order_id})
         return order_view(rows)[0]

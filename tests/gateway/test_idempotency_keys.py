@@ -331,23 +331,16 @@ def test_a_takeover_race_in_the_store_has_one_winner(gw: Gateway, monkeypatch: p
     expire_lease(store, "u-alice", "k-1")
     inner: list[Any] = []
     racing: list[bool] = []
-    real_sessions = store.sessions
+    real_read = store._read
 
-    def sessions() -> Any:
-        session = real_sessions()
-        real_get = session.get
+    def read(*args: Any) -> Any:
+        record = real_read(*args)
+        if not racing:  # the other retry runs to the end between this one's read and write
+            racing.append(True)
+            inner.append(store.begin("u-alice", "k-1", order_print()))
+        return record
 
-        def get(*args: Any, **kwargs: Any) -> Any:
-            record = real_get(*args, **kwargs)
-            if not racing:  # the other retry runs to the end between this one's read and write
-                racing.append(True)
-                inner.append(store.begin("u-alice", "k-1", order_print()))
-            return record
-
-        session.get = get
-        return session
-
-    monkeypatch.setattr(store, "sessions", sessions)
+    monkeypatch.setattr(store, "_read", read)
     with pytest.raises(IdempotencyInProgress):
         store.begin("u-alice", "k-1", order_print())
     assert inner == [None]  # the other one took it over

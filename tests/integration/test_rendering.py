@@ -52,3 +52,11 @@ def test_a_template_error_is_reported_and_the_renderer_keeps_working(pool):
     with pytest.raises(RenderFailed):
         pool.render("no-such-template.html", {})
     assert pool.render("invoice.html", {"invoice": INVOICE}).startswith(b"%PDF")
+
+
+def test_fonts_are_subset_by_harfbuzz_not_by_the_four_times_slower_fonttools():
+    from weasyprint.text import ffi
+
+    assert ffi.harfbuzz_subset is not None, (
+        "libharfbuzz-subset0 is missing: apt-get install libharfbuzz-subset0")
+    assert ffi.harfbuzz.hb_version_atleast(4, 1, 0)
