@@ -4,6 +4,10 @@ Starts the four services and the gateway as child processes against the configur
 (the local one by default), each service migrating its own database first (an embedded SQLite
 file under ``var/`` unless a ``*_DATABASE_URL`` is set), waits until ``/healthz`` is green,
 prints the URL, and stops everything cleanly on Ctrl-C or SIGTERM.
+
+Mail goes to a local SMTP sink started alongside (``services.documents.mailsink`` on
+``SMTP_PORT``, writing each mail to ``$DATA_DIR/mail/*.eml``) unless ``LOCAL_MAIL_SINK=false``
+or ``SMTP_HOST`` names another machine (a real relay or a mail catcher such as Mailpit).
 """
 
 from __future__ import annotations
@@ -28,6 +32,13 @@ def main() -> int:
     env.setdefault("BOOTSTRAP_OPERATOR_PASSWORD", "operator-password")
     commands = {name: [sys.executable, "-m", "services.run", name] for name in SERVICE_NAMES}
     commands["gateway"] = [sys.executable, "-m", "gateway"]
+    mail_dir = None
+    if env.get("LOCAL_MAIL_SINK", "true").lower() != "false" and \
+            settings.smtp_host in ("127.0.0.1", "localhost"):
+        mail_dir = (settings.data_dir / "mail").resolve()
+        commands["mail sink"] = [sys.executable, "-m", "services.documents.mailsink",
+                                 "--host", settings.smtp_host, "--port", str(settings.smtp_port),
+                                 "--directory", str(mail_dir)]
     children = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}
 
     stopping = False
@@ -56,7 +67,13 @@ def main() -> int:
             if ready:
                 print(f"\nBilling console is running at {url}  (API docs: {url}/api/v1/docs)")
                 print(f"Operator: {env['BOOTSTRAP_OPERATOR_EMAIL']} / "
-                      f"{env['BOOTSTRAP_OPERATOR_PASSWORD']}   Stop with Ctrl-C.\n", flush=True)
+                      f"{env['BOOTSTRAP_OPERATOR_PASSWORD']}")
+                if mail_dir is not None:
+                    print(f"Mail: caught by the local sink on {settings.smtp_host}:"
+                          f"{settings.smtp_port}; each mail is a file in {mail_dir}/")
+                else:
+                    print(f"Mail: sent to {settings.smtp_host}:{settings.smtp_port}")
+                print("Stop with Ctrl-C.\n", flush=True)
             elif time.monotonic() > deadline:
                 print(f"not healthy after {START_TIMEOUT_SECONDS} s: {url}/healthz", file=sys.stderr)
                 break

@@ -50,6 +50,12 @@ class Settings(BaseSettings):
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(1025, ge=1, le=65535)
+    smtp_timeout: float = Field(10.0, gt=0, description="seconds for one SMTP conversation")
+    mail_from: str = "Nimbus Cloud <no-reply@nimbus.example>"
+    mail_domain: str = "nimbus.example"
+    mail_retry_limit: int = Field(5, ge=0, le=50, description="retries of a mail the relay did not take")
+    mail_retry_backoff: float = Field(2.0, gt=0, description="seconds before the first retry")
+    mail_interval: float = Field(2.0, gt=0, description="seconds between sweeps of the mail outbox")
 
     gateway_host: str = "127.0.0.1"
     gateway_port: int = Field(8000, ge=1, le=65535)

@@ -319,3 +319,24 @@ class DocumentReady(Event):
     type = "document_ready"
     document: DocumentOut
     account_id: str
+
+
+# -- mail (sent by the documents service on behalf of any service) -------------------------------
+
+Language = Literal["en", "sv", "ru"]
+MailTemplate = Literal["verify_email"]
+
+
+class MailRequested(Event):
+    """Ask the documents service to send one e-mail, once.  ``mail_id`` is the requester's
+    idempotency key for this mail (a redelivery or a repeated request sends nothing more);
+    ``context`` holds the template's values, already in the reader's terms (names, links)."""
+
+    source = "billing"
+    type = "mail_requested"
+    mail_id: str = Field(min_length=1, max_length=200)
+    to: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+    language: Language = "en"
+    template: MailTemplate
+    context: dict[str, str] = Field(default_factory=dict)
+    account_id: str | None = None

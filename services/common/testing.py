@@ -5,6 +5,7 @@ is a failure with a message saying what to start, never a skip.
 
 from __future__ import annotations
 
+import email.policy
 import os
 import signal
 import socket
@@ -14,6 +15,8 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlparse
@@ -135,6 +138,63 @@ def wait_for(condition: Any, timeout: float, interval: float = 0.2, message: str
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s: {message}")
         time.sleep(interval)
+
+
+class MailSink:
+    """A real SMTP server on loopback (``services.documents.mailsink``, its own process) whose
+    mails are read back as parsed messages."""
+
+    def __init__(self, directory: Path, port: int | None = None) -> None:
+        self.directory = directory
+        self.port = port or free_port()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "services.documents.mailsink", "--port", str(self.port),
+             "--directory", str(directory)],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        )
+        wait_for(self._listening, 20, 0.1, f"the mail sink never listened on {self.port}")
+
+    def _listening(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError("the mail sink exited at start")
+        with socket.socket() as probe:
+            return probe.connect_ex(("127.0.0.1", self.port)) == 0
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(self.port)}
+
+    def messages(self) -> list[EmailMessage]:
+        parser = BytesParser(policy=email.policy.default)
+        return [parser.parsebytes(path.read_bytes())
+                for path in sorted(self.directory.glob("*.eml"))]
+
+    def to(self, recipient: str) -> list[EmailMessage]:
+        return [m for m in self.messages() if m["To"] == recipient]
+
+    def wait_for_mail(self, recipient: str, count: int = 1, timeout: float = 20) -> list[EmailMessage]:
+        return wait_for(lambda: (found := self.to(recipient)) and len(found) >= count and found,
+                        timeout, 0.1, f"{count} mail(s) to {recipient} never arrived")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def text_of(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None, "the mail has no text part"
+    return str(part.get_content())
+
+
+def html_of(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("html",))
+    assert part is not None, "the mail has no HTML part"
+    return str(part.get_content())
 
 
 class Product:

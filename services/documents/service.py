@@ -1,22 +1,34 @@
-"""The documents service: renders issued invoices to PDF, stores them, and serves them."""
+"""The documents service: renders issued invoices to PDF, stores them, and serves them; owns
+outbound e-mail (the mail outbox, see ``mail.py``)."""
 
 from __future__ import annotations
 
 import base64
 import logging
+import smtplib
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 
-from services.common.contracts import DocumentOut, DocumentReady, InvoiceIssued, InvoiceOut, parse
+from services.common.contracts import (
+    DocumentOut,
+    DocumentReady,
+    InvoiceIssued,
+    InvoiceOut,
+    MailRequested,
+    parse,
+    utcnow,
+)
 from services.common.db import Database
 from services.common.errors import DocumentFailed, DocumentNotReady, NotFound, ServiceUnavailable
-from services.common.messaging import Outbox, first_delivery, handles, rpc
+from services.common.messaging import Outbox, every, first_delivery, handles, insert_ignore, rpc
 from services.common.service import Pingable
+from services.documents import mail
 from services.documents.filestore import Files
-from services.documents.models import Document, OutboxMessage, ProcessedEvent
+from services.documents.models import Document, Mail, OutboxMessage, ProcessedEvent
 from services.documents.rendering import Renderer, RendererLost, RenderFailed
 
 log = logging.getLogger(__name__)
@@ -32,6 +44,7 @@ class DocumentsService(Pingable):
     outbox = Outbox("documents", OutboxMessage)
     render = Renderer()
     files = Files()
+    mail_templates = mail.MailTemplates()
 
     @handles(InvoiceIssued)
     def on_invoice_issued(self, payload: dict[str, Any]) -> None:
@@ -49,6 +62,74 @@ class DocumentsService(Pingable):
             return
         path, size, sha256 = self.files.put(f"invoices/{invoice.issue_date[:4]}/{invoice.id}.pdf", pdf)
         self._record(evt, invoice, status="ready", path=path, size=size, sha256=sha256)
+
+    # -- the mail outbox ----------------------------------------------------------------------
+
+    @handles(MailRequested)
+    def on_mail_requested(self, payload: dict[str, Any]) -> None:
+        """Render the mail and queue it once per ``mail_id``; then try to send it at once."""
+        evt = parse(MailRequested, payload)
+        rendered = self.mail_templates.render(evt.template, evt.language, evt.context)
+        with self.db.transaction() as session:
+            queued = insert_ignore(
+                session, Mail, id=evt.mail_id, recipient=evt.to, language=evt.language,
+                template=evt.template, account_id=evt.account_id, subject=rendered.subject,
+                text_body=rendered.text, html_body=rendered.html, status=mail.QUEUED, attempts=0,
+                next_attempt_at=utcnow(), created_at=utcnow(),
+            )
+        if queued:
+            self._send_due(only=evt.mail_id)
+
+    @every("mail_interval")
+    def send_due_mails(self) -> None:
+        """Retry the mails whose earlier attempt failed, once their pause is over."""
+        self._send_due()
+
+    def _send_due(self, only: str | None = None) -> None:
+        settings = self.settings
+        with self.db.transaction() as session:
+            query = select(Mail).where(Mail.status == mail.QUEUED, Mail.next_attempt_at <= utcnow())
+            if only is not None:
+                query = query.where(Mail.id == only)
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)  # replicas share the work
+            for due in session.scalars(query.order_by(Mail.next_attempt_at).limit(20)):
+                content = mail.RenderedMail(due.subject, due.text_body, due.html_body)
+                due.attempts += 1
+                try:
+                    due.message_id = mail.send(settings, due.recipient, due.language, content)
+                except mail.MailRefused as refused:
+                    self._mail_failed(due, str(refused), final=True)
+                except (OSError, smtplib.SMTPException) as error:
+                    self._mail_failed(due, f"{type(error).__name__}: {error}",
+                                      final=due.attempts > settings.mail_retry_limit)
+                else:
+                    due.status, due.sent_at, due.last_error = mail.SENT, utcnow(), None
+                    log.info("mail %s (%s) sent to the relay as %s", due.id, due.template,
+                             due.message_id)
+
+    def _mail_failed(self, due: Mail, error: str, final: bool) -> None:
+        due.last_error = error[-2000:]
+        if final:
+            due.status = mail.FAILED
+            log.error("mail %s to %s failed after %d attempts: %s", due.id, due.recipient,
+                      due.attempts, error)
+        else:
+            pause = mail.retry_delay(due.attempts, self.settings.mail_retry_backoff)
+            due.next_attempt_at = utcnow() + timedelta(seconds=pause)
+            log.warning("mail %s not sent (attempt %d), retrying in %.0f s: %s", due.id,
+                        due.attempts, pause, error)
+
+    @rpc
+    def get_mail(self, mail_id: str) -> dict[str, Any]:
+        """What became of one mail (for operators and tests): status, attempts, error."""
+        found = self.db.session.get(Mail, mail_id)
+        if found is None:
+            raise NotFound("no such mail", {"mail_id": mail_id})
+        return {"id": found.id, "to": found.recipient, "template": found.template,
+                "language": found.language, "subject": found.subject, "status": found.status,
+                "attempts": found.attempts, "last_error": found.last_error,
+                "message_id": found.message_id}
 
     @rpc
     def get_document(self, account_id: str, kind: str, reference: str) -> dict[str, Any]:

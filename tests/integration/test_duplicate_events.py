@@ -21,6 +21,7 @@ from services.common.contracts import (
     Event,
     InvoiceIssued,
     LedgerEntryOut,
+    MailRequested,
     MoneyOut,
     OrderCharged,
     OrderChargeRefused,
@@ -43,6 +44,7 @@ HANDLER_QUEUES = [
     "evt-invoicing-invoice_issued--documents.on_invoice_issued",
     "evt-billing-order_charged--orders.on_order_charged",
     "evt-billing-order_charge_refused--orders.on_order_charge_refused",
+    "evt-billing-mail_requested--documents.on_mail_requested",
 ]
 
 
@@ -125,7 +127,10 @@ def test_every_event_type_delivered_twice_at_once_has_its_effect_once(
         content_type="application/pdf", filename="x.pdf", size=1, sha256=None))
     refusal = OrderChargeRefused(order_id=refused, account_id=account_id, error=ErrorOut(
         code="insufficient_funds", message="the cash balance does not cover it"))
-    events: list[Event] = [implemented, invoice, ready, charged(account_id, paid), refusal]
+    mail = MailRequested(mail_id=f"verify:{uuid.uuid4()}", to="dup@example.com",
+                         template="verify_email",
+                         context={"company_name": "Dup AB", "valid_hours": "24", "link": "http://x/v"})
+    events: list[Event] = [implemented, invoice, ready, charged(account_id, paid), refusal, mail]
 
     deliver_concurrently(config, *events, *events)
 
@@ -145,6 +150,8 @@ def test_every_event_type_delivered_twice_at_once_has_its_effect_once(
     statuses = dict(_order_statuses(url["orders"], [paid, refused]))
     assert statuses == {paid: "completed", refused: "cancelled"}
     assert _implemented_events(url["orders"], paid) == 1
+    assert count(url["documents"], select(func.count()).select_from(documents.Mail)
+                 .where(documents.Mail.id == mail.mail_id)) == 1
     assert_nothing_dead_lettered(vhost)
 
 

@@ -1,0 +1,97 @@
+"""The mail outbox: e-mails rendered from packaged templates and sent by SMTP, with retries
+and a recorded outcome.
+
+* A mail is rendered when it is requested and stored with its ``mail_id`` (the requester's key),
+  so a redelivered request sends nothing more and what was sent can be read back later.
+* Sending happens after that commit: at once, and again by a periodic sweep for mails whose
+  earlier attempt failed.  A transient failure (the relay unreachable, a 4xx answer) is retried
+  after a doubling pause, ``MAIL_RETRY_LIMIT`` times; a permanent one (5xx) fails at once.
+* Templates are ``templates/mail/<name>.<language>.html`` with three blocks: ``subject`` and
+  ``text`` (rendered without HTML escaping) and ``html`` (escaped).  Undefined values are errors.
+  The subject is folded onto one line and the recipient has no whitespace, so customer text
+  cannot add headers.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from services.common.config import Settings
+
+TEMPLATES = Path(__file__).resolve().parent / "templates" / "mail"
+RETRY_BACKOFF_CAP_SECONDS = 300.0
+
+QUEUED = "queued"
+SENT = "sent"
+FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    subject: str
+    text: str
+    html: str
+
+
+class MailTemplates:
+    def __init__(self, directory: Path = TEMPLATES) -> None:
+        loader = FileSystemLoader(directory)
+        self._escaped = Environment(loader=loader, autoescape=True, undefined=StrictUndefined)
+        self._plain = Environment(loader=loader, autoescape=False, undefined=StrictUndefined)
+
+    def render(self, template: str, language: str, context: dict[str, Any]) -> RenderedMail:
+        name = f"{template}.{language}.html"
+        return RenderedMail(
+            subject=" ".join(self._block(self._plain, name, "subject", context).split()),
+            text=self._block(self._plain, name, "text", context).strip() + "\n",
+            html=self._block(self._escaped, name, "html", context).strip(),
+        )
+
+    @staticmethod
+    def _block(env: Environment, name: str, block: str, context: dict[str, Any]) -> str:
+        template = env.get_template(name)
+        return "".join(template.blocks[block](template.new_context(context)))
+
+
+class MailRefused(Exception):
+    """The relay refused the mail for good (a 5xx answer)."""
+
+
+def retry_delay(attempts: int, base: float) -> float:
+    """Seconds before the next attempt after ``attempts`` failed ones: doubling, capped."""
+    return float(min(base * 2 ** max(attempts - 1, 0), RETRY_BACKOFF_CAP_SECONDS))
+
+
+def send(settings: Settings, recipient: str, language: str, mail: RenderedMail) -> str:
+    """Hand one mail to the relay; returns its Message-ID.  Raises ``MailRefused`` for a
+    permanent refusal and ``OSError`` / ``smtplib.SMTPException`` for anything worth retrying."""
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["To"] = recipient
+    message["Subject"] = mail.subject
+    message_id = make_msgid(domain=settings.mail_domain)
+    message["Message-ID"] = message_id
+    message.set_content(mail.text)
+    message.add_alternative(mail.html, subtype="html")
+    message["Content-Language"] = language  # after the parts: making them moves Content-* down
+    try:
+        with smtplib.SMTP(settings.smtp_host, settings.smtp_port,
+                          timeout=settings.smtp_timeout) as smtp:
+            smtp.send_message(message)
+    except smtplib.SMTPRecipientsRefused as refused:
+        codes = [code for code, _ in refused.recipients.values()]
+        if all(code >= 500 for code in codes):
+            raise MailRefused(str(refused.recipients)) from refused
+        raise
+    except smtplib.SMTPResponseException as answer:
+        if answer.smtp_code >= 500:
+            raise MailRefused(f"{answer.smtp_code} {answer.smtp_error!r}") from answer
+        raise
+    return message_id
