@@ -319,24 +319,20 @@ class Customer:
     account_id: str
 
 
-def account_id_of(http: httpx.Client, body: dict[str, Any]) -> str:
-    """Where the registration answer keeps the account id (it may move); else ask ``/account``."""
-    for found in (body.get("account_id"), (body.get("account") or {}).get("id"),
-                  (body.get("principal") or {}).get("account_id")):
-        if found:
-            return str(found)
-    account = expect(http.get("/account"), 200)
-    return str(account.get("id") or account["account_id"])
-
-
-def register(base: str, index: int) -> Customer:
-    http = httpx.Client(base_url=base + "/api/v1", timeout=60)
+def register(product: testing.Product, index: int) -> Customer:
+    """Sign up, open the verification link from the product's mail sink, and sign in."""
+    http = httpx.Client(base_url=product.url + "/api/v1", timeout=60)
+    email, password = f"bench-{uuid.uuid4().hex[:12]}@example.com", "bench-password-1"
     body = expect(http.post("/auth/register", headers=once(), json={
-        "email": f"bench-{uuid.uuid4().hex[:12]}@example.com", "password": "bench-password-1",
-        "company_name": f"Bench {index} AB", "billing_address": "Sveavägen 1, 111 57 Stockholm",
+        "email": email, "password": password, "company_name": f"Bench {index} AB",
+        "country": "SE", "billing_address": "Sveavägen 1, 111 57 Stockholm",
     }), 201)
-    http.headers["Authorization"] = f"Bearer {body['token']}"
-    return Customer(http, account_id_of(http, body))
+    assert product.mail is not None
+    (mail,) = product.mail.wait_for_mail(email)
+    expect(http.post("/auth/verify", json={"token": testing.link_token(mail)}), 200)
+    token = expect(http.post("/auth/login", json={"email": email, "password": password}), 200)
+    http.headers["Authorization"] = f"Bearer {token['token']}"
+    return Customer(http, str(body["account_id"]))
 
 
 def operator_client(base: str) -> httpx.Client:
@@ -586,7 +582,7 @@ def main() -> int:
         print(f"product up at {base}; preparing {CONCURRENCY} customers and their orders …", flush=True)
         t0 = time.perf_counter()
         operator = operator_client(base)
-        customers = [register(base, i) for i in range(CONCURRENCY)]
+        customers = [register(product, i) for i in range(CONCURRENCY)]
         per_customer = -(-applications // CONCURRENCY) + 1 + 1  # apply share, scenario 4, warm-up
         for customer in customers:
             top_up(operator, customer.account_id, f"{ORDER_PRICE * per_customer}.00")

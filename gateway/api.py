@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -29,6 +30,7 @@ from services.common.contracts import (
     OrderOut,
     PrincipalOut,
     ProductOut,
+    utcnow,
 )
 from services.common.pages import MAX_LIMIT
 
@@ -108,29 +110,80 @@ def request_key(me: Principal, key: str | None) -> str:
 # -- authentication -------------------------------------------------------------------------------
 
 
-@router.post("/auth/register", status_code=201, tags=["auth"], response_model=schemas.TokenOut,
+@router.post("/auth/register", status_code=201, tags=["auth"], response_model=schemas.RegisteredOut,
              responses=responses(409, 413, 422, 503, 504))
 async def register(request: Request, body: schemas.RegisterIn,
-                   key: str | None = IdempotencyKey) -> Response:
-    """Create a customer account and its first user; answers with a token."""
+                   key: str | None = IdempotencyKey) -> JSONResponse:
+    """Open a customer account and its owner.  The owner cannot sign in before confirming the
+    e-mail address through the link mailed to it (`POST /auth/verify`)."""
     data = body.model_dump(mode="json")
-    client = request.client.host if request.client else "unknown"
-    scope = idempotency.anonymous_scope(client, data)
+    scope = idempotency.anonymous_scope(client_of(request), data)
 
     async def handler() -> tuple[int, Any]:
-        created = await call(request, "billing", "register_account", data,
-                             f"{scope}:{key}" if key else None)
-        return 201, created["principal"]
+        return 201, await call(request, "billing", "register_account", data,
+                               f"{scope}:{key}" if key else None)
 
-    return await once(request, scope, key, data, handler,
-                      present=lambda who: token_out(request, PrincipalOut.model_validate(who)))
+    return await once(request, scope, key, data, handler)
+
+
+@router.post("/auth/verify", tags=["auth"], response_model=schemas.VerifiedOut,
+             responses=responses(400, 413, 422, 503, 504))
+async def verify_email(request: Request, body: schemas.TokenIn) -> dict[str, Any]:
+    """Confirm an e-mail address with the token of the mailed link (400 `token_invalid` when it
+    is wrong, used or expired)."""
+    who = await call(request, "billing", "verify_email", body.token)
+    return {"user_id": who["user_id"], "account_id": who["account_id"], "email": who["email"]}
+
+
+@router.post("/auth/verification-mail", status_code=202, tags=["auth"],
+             responses=responses(413, 422, 503, 504))
+async def resend_verification(request: Request, body: schemas.EmailIn) -> Response:
+    """Mail a new verification link.  Answers 202 whatever the address, so nobody learns
+    which addresses have accounts."""
+    await call(request, "billing", "send_verification_mail", body.email)
+    return Response(status_code=202)
 
 
 @router.post("/auth/login", tags=["auth"], response_model=schemas.TokenOut,
-             responses=responses(401, 413, 422, 503, 504))
+             responses=responses(401, 403, 413, 422, 429, 503, 504))
 async def login(request: Request, body: schemas.LoginIn) -> dict[str, Any]:
-    found = await call(request, "billing", "authenticate", body.email, body.password)
+    """A bearer token.  401 `invalid_credentials`; 403 `email_not_verified`; 429
+    `too_many_attempts` with `Retry-After` after 100 failures in an hour for the address or
+    the client."""
+    found = await call(request, "billing", "authenticate", body.email, body.password,
+                       client_of(request))
     return token_out(request, PrincipalOut.model_validate(found))
+
+
+@router.post("/auth/logout", status_code=204, tags=["auth"], responses=responses(*SIGNED_IN))
+async def logout(request: Request, me: Principal = Depends(principal)) -> Response:
+    """The token stops working at once."""
+    await call(request, "billing", "revoke_token", me.token_id, me.expires_at)
+    request.app.state.tokens.revoke(f"token:{me.token_id}", utcnow(),
+                                    datetime.fromtimestamp(me.expires_at, UTC))
+    return Response(status_code=204)
+
+
+@router.post("/auth/password-reset", status_code=202, tags=["auth"],
+             responses=responses(413, 422, 503, 504))
+async def password_reset(request: Request, body: schemas.EmailIn) -> Response:
+    """Mail a link to choose a new password.  202 whatever the address."""
+    await call(request, "billing", "request_password_reset", body.email)
+    return Response(status_code=202)
+
+
+@router.post("/auth/password-reset/confirm", status_code=204, tags=["auth"],
+             responses=responses(400, 413, 422, 503, 504))
+async def password_reset_confirm(request: Request, body: schemas.PasswordResetIn) -> Response:
+    """Set the new password; every token of the user issued until now stops working."""
+    who = await call(request, "billing", "reset_password", body.token, body.password)
+    ttl = timedelta(seconds=request.app.state.settings.token_ttl_seconds)
+    request.app.state.tokens.revoke(f"user:{who['user_id']}", utcnow(), utcnow() + ttl)
+    return Response(status_code=204)
+
+
+def client_of(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
 
 
 def token_out(request: Request, who: PrincipalOut) -> dict[str, Any]:

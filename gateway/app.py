@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import api, errors
-from gateway.auth import Tokens
+from gateway.auth import RevocationFeed, Tokens
 from gateway.idempotency import IdempotencyStore
 from gateway.rpc import Services
 from services.common.config import SERVICE_NAMES, Settings, load_settings
@@ -137,12 +137,16 @@ def create_app(settings: Settings | None = None, services: Any = None) -> FastAP
         app.state.services = services or Services(settings.amqp_uri, settings.rpc_timeout)
         await app.state.services.start()
         app.state.tokens = Tokens(settings.secret_key or "", settings.token_ttl_seconds)
+        app.state.revocations = RevocationFeed(app.state.tokens, app.state.services,
+                                               settings.revocation_poll_seconds)
+        await app.state.revocations.start()
         # A lease outlives any request: one RPC call of at most RPC_TIMEOUT, plus margin.
         app.state.idempotency = IdempotencyStore(
             settings.database_url("gateway"), settings.idempotency_ttl_seconds,
             lease_seconds=2 * settings.rpc_timeout + 5,
         )
         yield
+        await app.state.revocations.close()
         await app.state.services.close()
         app.state.idempotency.close()
 

@@ -58,6 +58,10 @@ STATUS: dict[type[e.BusinessError], int] = {
     e.InsufficientFunds: 402,
     e.CurrencyNotSupported: 422,
     e.PaymentConflict: 409,
+    e.EmailNotVerified: 403,
+    e.TokenInvalid: 400,
+    e.TooManyAttempts: 429,
+    e.PasswordRejected: 422,
     e.ProductNotFound: 422,
     e.MixedCurrencies: 422,
     e.OrderNotInvoiceable: 409,
@@ -130,6 +134,9 @@ def error_response(status: int, code: str, message: str, details: Any = None,
 
 def business_response(error: e.BusinessError) -> JSONResponse:
     retry = RETRY_AFTER.get(type(error))
+    details = error.details
+    if isinstance(details, dict) and isinstance(details.get("retry_after"), int):
+        retry = str(details["retry_after"])
     return error_response(
         status_of(error), error.code, error.message, error.details,
         headers={"Retry-After": retry} if retry else None,

@@ -4,7 +4,7 @@ integers (see ``gateway.validation``)."""
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -14,11 +14,38 @@ from services.common.contracts import Currency
 
 class RegisterIn(Body):
     email: str = Field(max_length=254, examples=["ada@example.com"])
-    password: str = Field(min_length=10, max_length=200)
+    password: str = Field(max_length=200, description="at least 12 characters, not a common "
+                          "password and not the e-mail address (else 422 `password_rejected`)")
     company_name: str = Field(min_length=1, max_length=200)
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2", examples=["SE"])
     organisation_number: str | None = Field(None, max_length=40)
+    language: Literal["en", "sv", "ru"] = Field("en", description="of mails and documents")
     billing_address: str | None = Field(None, max_length=500)
     currency: Currency = "EUR"
+
+
+class RegisteredOut(BaseModel):
+    account_id: str
+    user_id: str
+
+
+class TokenIn(Body):
+    token: str = Field(min_length=1, max_length=200, description="from the mail's link")
+
+
+class EmailIn(Body):
+    email: str = Field(max_length=254)
+
+
+class PasswordResetIn(Body):
+    token: str = Field(min_length=1, max_length=200, description="from the mail's link")
+    password: str = Field(max_length=200)
+
+
+class VerifiedOut(BaseModel):
+    user_id: str
+    account_id: str | None
+    email: str
 
 
 class LoginIn(Body):

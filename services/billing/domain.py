@@ -1,4 +1,5 @@
-"""Billing rules in plain Python: credentials, and the shape of each ledger entry.
+"""Billing rules in plain Python: addresses, and the shape of each ledger entry (passwords
+and mail tokens are in ``credentials``).
 
 Books: ``customer_cash`` (what the seller owes the customer: the cash balance),
 ``bank`` (money received from outside) and ``sales`` (revenue).  A top-up moves money from
@@ -8,10 +9,6 @@ Every entry's postings sum to zero.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import os
 from dataclasses import dataclass
 
 from services.common.errors import InsufficientFunds, InvalidRequest
@@ -20,37 +17,6 @@ from services.common.money import Money
 CUSTOMER_CASH = "customer_cash"
 BANK = "bank"
 SALES = "sales"
-
-SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
-MIN_PASSWORD_LENGTH = 10
-# The hash of a random password nobody knows: checking an unknown user against it costs what
-# checking a known one costs, so response times do not reveal which addresses exist.
-UNMATCHABLE_HASH = "scrypt$73Yg/aYOd/+2bHi8OWia1Q==$oAjL9qwvYDkWXO57CrrSqxCY/O3wZLyidTFF0+EgvRo="
-
-
-def hash_password(password: str) -> str:
-    salt = os.urandom(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, **SCRYPT)
-    return "scrypt$" + base64.b64encode(salt).decode() + "$" + base64.b64encode(digest).decode()
-
-
-def password_matches(password: str, stored: str) -> bool:
-    try:
-        scheme, salt_b64, digest_b64 = stored.split("$")
-    except ValueError:
-        return False
-    if scheme != "scrypt":
-        return False
-    digest = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt_b64), **SCRYPT)
-    return hmac.compare_digest(digest, base64.b64decode(digest_b64))
-
-
-def check_new_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidRequest(
-            f"the password must have at least {MIN_PASSWORD_LENGTH} characters",
-            {"field": "password"},
-        )
 
 
 def normalise_email(email: str) -> str:

@@ -27,6 +27,8 @@ class Account(Base):
     organisation_number: Mapped[str | None] = mapped_column(String(40))
     billing_address: Mapped[str | None] = mapped_column(String(500))
     currency: Mapped[str] = mapped_column(String(3))
+    country: Mapped[str | None] = mapped_column(String(2))
+    language: Mapped[Literal["en", "sv", "ru"]] = mapped_column(String(5), default="en")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
@@ -38,7 +40,56 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(300))
     role: Mapped[Literal["customer", "operator"]] = mapped_column(String(20))
+    # owner | member within a customer account (None for operators)
+    account_role: Mapped[str | None] = mapped_column(String(20))
+    email_verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # tokens issued before this moment no longer work (a password reset sets it)
+    credentials_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class UserToken(Base):
+    """A one-time token sent by mail (e-mail verification, password reset).  Only its SHA-256
+    is kept; it works once, until ``expires_at``."""
+
+    __tablename__ = "user_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))  # verify_email | reset_password
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class LoginFailure(Base):
+    """One failed sign-in, counted per subject (``user:<id>`` and ``client:<address>``) over a
+    sliding hour."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_subject_at", "subject", "at"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    subject: Mapped[str] = mapped_column(String(120))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Revocation(Base):
+    """A bearer token that stops working before it expires: one token (``token:<jti>``, at
+    logout) or every token of a user issued before ``not_before`` (``user:<id>``, at a password
+    reset).  The gateway keeps them in memory and polls for new ones."""
+
+    __tablename__ = "revocations"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    subject: Mapped[str] = mapped_column(String(80), index=True)
+    not_before: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
 
 
 class JournalEntry(Base):

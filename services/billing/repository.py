@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import math
 import uuid
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.billing.domain import CUSTOMER_CASH, Leg
-from services.billing.models import Account, JournalEntry, Posting, User
+from services.billing.models import (
+    Account,
+    JournalEntry,
+    LoginFailure,
+    Posting,
+    Revocation,
+    User,
+    UserToken,
+)
+from services.common.contracts import utcnow
 from services.common.errors import NotFound
 from services.common.money import Money
 
@@ -75,3 +86,78 @@ def record_entry(
     session.add(entry)
     session.flush()
     return entry
+
+
+# -- identity -------------------------------------------------------------------------------------
+
+
+def user(session: Session, user_id: str) -> User:
+    found = session.get(User, user_id)
+    if found is None:
+        raise NotFound("no such user", {"user_id": user_id})
+    return found
+
+
+def throttled_for(session: Session, subjects: list[str], limit: int, window: timedelta) -> int:
+    """Seconds until the most throttled subject may try again (0: none is throttled).  A
+    subject is throttled while it has ``limit`` failures within the window; the ``limit``-th
+    most recent one leaving the window frees it."""
+    now = utcnow()
+    wait = 0.0
+    for subject in subjects:
+        pivot = session.scalar(
+            select(LoginFailure.at)
+            .where(LoginFailure.subject == subject, LoginFailure.at > now - window)
+            .order_by(LoginFailure.at.desc())
+            .offset(limit - 1)
+            .limit(1)
+        )
+        if pivot is not None:
+            wait = max(wait, (pivot + window - now).total_seconds())
+    return math.ceil(wait)
+
+
+def record_failures(session: Session, subjects: list[str]) -> None:
+    now = utcnow()
+    session.add_all(LoginFailure(subject=subject, at=now) for subject in subjects)
+
+
+def live_token(session: Session, digest: str, purpose: str, *, lock: bool = False) -> UserToken | None:
+    """The unused, unexpired token with this hash and purpose, if any."""
+    query = select(UserToken).where(
+        UserToken.token_hash == digest, UserToken.purpose == purpose,
+        UserToken.used_at.is_(None), UserToken.expires_at > utcnow(),
+    )
+    if lock:
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
+def tokens_made_since(session: Session, user_id: str, purpose: str, since: datetime) -> int:
+    return int(session.scalar(select(func.count()).select_from(UserToken).where(
+        UserToken.user_id == user_id, UserToken.purpose == purpose,
+        UserToken.created_at > since)) or 0)
+
+
+def retire_tokens(session: Session, user_id: str, purpose: str) -> None:
+    """Earlier unused tokens of this purpose stop working (only the newest link counts)."""
+    session.execute(update(UserToken).where(
+        UserToken.user_id == user_id, UserToken.purpose == purpose,
+        UserToken.used_at.is_(None)).values(used_at=utcnow()))
+
+
+def revocations_since(session: Session, cursor: int, overlap: timedelta) -> list[Revocation]:
+    """Unexpired revocations after ``cursor``, and those of the last ``overlap`` again (a row
+    with a lower id may commit after a higher one; the reader's set makes repeats harmless)."""
+    now = utcnow()
+    return list(session.scalars(select(Revocation).where(
+        Revocation.expires_at > now,
+        or_(Revocation.id > cursor, Revocation.created_at > now - overlap),
+    ).order_by(Revocation.id)))
+
+
+def purge_expired(session: Session, failures_before: datetime) -> None:
+    now = utcnow()
+    session.execute(delete(LoginFailure).where(LoginFailure.at < failures_before))
+    session.execute(delete(Revocation).where(Revocation.expires_at < now))
+    session.execute(delete(UserToken).where(UserToken.expires_at < now - timedelta(days=7)))

@@ -5,44 +5,69 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from eventlet import tpool
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.billing import domain, repository
-from services.billing.models import Account, Command, JournalEntry, OutboxMessage, User
+from services.billing import credentials, domain, repository
+from services.billing.models import (
+    Account,
+    Command,
+    JournalEntry,
+    OutboxMessage,
+    Revocation,
+    User,
+    UserToken,
+)
 from services.common import commands
 from services.common.config import Settings
 from services.common.contracts import (
     AccountOut,
+    AccountRegistered,
+    AccountSnapshot,
     BalanceCredited,
     ChargeOrder,
     CreditBalance,
+    EmailVerified,
     ErrorOut,
     Event,
     LedgerEntryOut,
+    MailRequested,
     MoneyOut,
     OrderCharged,
     OrderChargeRefused,
     PrincipalOut,
     RegisterAccount,
+    Registered,
+    Revocations,
+    Revoked,
     parse,
+    utcnow,
 )
 from services.common.db import Database, make_engine
 from services.common.errors import (
     BusinessError,
     CurrencyNotSupported,
     EmailAlreadyRegistered,
+    EmailNotVerified,
     InvalidCredentials,
     PaymentConflict,
+    TokenInvalid,
+    TooManyAttempts,
 )
-from services.common.messaging import Outbox, rpc
+from services.common.messaging import Outbox, every, rpc
 from services.common.money import CURRENCIES, Money
 from services.common.service import Pingable
 
 log = logging.getLogger(__name__)
+
+VERIFY = "verify_email"
+RESET = "reset_password"
+MAILS_PER_HOUR = 5  # links of one kind mailed to one user: a form cannot be used to spam
+REVOCATION_OVERLAP = timedelta(seconds=10)
 
 
 class BillingService(Pingable):
@@ -51,20 +76,23 @@ class BillingService(Pingable):
     db = Database("billing")
     outbox = Outbox("billing", OutboxMessage)
 
+    # -- identity -------------------------------------------------------------------------
+
     @rpc
     def register_account(self, data: dict[str, Any], request_key: str | None = None) -> dict[str, Any]:
-        """Open a customer account with its first user.  A repeated ``request_key`` answers
-        with the first result (a client retrying after a timeout gets its account)."""
+        """Open a customer account with its owner, unverified, and mail the owner a link to
+        verify the address.  A repeated ``request_key`` answers with the first result (a
+        client retrying after a timeout gets its account, and no second mail)."""
         request = parse(RegisterAccount, data)
         email = domain.normalise_email(request.email)
-        domain.check_new_password(request.password)
+        credentials.check_new_password(request.password, email)
         if request.currency not in CURRENCIES:
             raise CurrencyNotSupported(f"{request.currency} is not supported")
         key = f"register:{request_key}" if request_key else None
         if key and (prior := commands.replay(self.db.session, Command, "register", key)):
             return prior
         self.db.session.rollback()
-        password_hash = tpool.execute(domain.hash_password, request.password)
+        password_hash = tpool.execute(credentials.hash_password, request.password)
         try:
             with self.db.transaction() as session:
                 if key and (prior := commands.replay(session, Command, "register", key)):
@@ -78,20 +106,17 @@ class BillingService(Pingable):
                     organisation_number=request.organisation_number,
                     billing_address=request.billing_address,
                     currency=request.currency,
+                    country=request.country,
+                    language=request.language,
                 )
-                user = User(
-                    id=str(uuid.uuid4()),
-                    account_id=account.id,
-                    email=email,
-                    password_hash=password_hash,
-                    role="customer",
-                )
-                session.add_all([account, user])
+                owner = User(id=str(uuid.uuid4()), account_id=account.id, email=email,
+                             password_hash=password_hash, role="customer", account_role="owner")
+                session.add_all([account, owner])
                 session.flush()
-                result = {
-                    "account": self._account_out(account).wire(),
-                    "principal": self._principal(user).wire(),
-                }
+                self._mail_verification_link(session, owner, account)
+                self.outbox.add(session, AccountRegistered(
+                    account=account_snapshot(account), user_id=owner.id))
+                result = Registered(account_id=account.id, user_id=owner.id).wire()
                 if key:
                     commands.remember(session, Command, "register", key, result)
         except IntegrityError:  # a concurrent registration of the same address (or key) won
@@ -101,15 +126,158 @@ class BillingService(Pingable):
         return result
 
     @rpc
-    def authenticate(self, email: str, password: str) -> dict[str, Any]:
-        """Check a password.  An unknown address costs one hash like a known one (in a thread,
-        never on the hub), so neither the hub nor the timing tells whether it exists."""
-        user = repository.user_by_email(self.db.session, email.strip().lower())
+    def verify_email(self, token: str) -> dict[str, Any]:
+        """Use a verification link: the address is confirmed, and the link never works again."""
+        with self.db.transaction() as session:
+            found = repository.live_token(session, credentials.token_hash(token), VERIFY, lock=True)
+            if found is None:
+                raise TokenInvalid()
+            found.used_at = utcnow()
+            user = repository.user(session, found.user_id)
+            if user.email_verified_at is None:
+                user.email_verified_at = utcnow()
+                self.outbox.add(session, EmailVerified(
+                    account_id=user.account_id, user_id=user.id, email=user.email))
+            return self._principal(user).wire()
+
+    @rpc
+    def send_verification_mail(self, email: str) -> None:
+        """Mail a new verification link to an unverified address.  Answers the same whether
+        or not the address exists, and sends at most ``MAILS_PER_HOUR`` links an hour."""
+        with self.db.transaction() as session:
+            user = repository.user_by_email(session, email.strip().lower())
+            if user is None or user.email_verified_at is not None or user.account_id is None:
+                return
+            if self._mailed_too_often(session, user, VERIFY):
+                return
+            repository.retire_tokens(session, user.id, VERIFY)
+            self._mail_verification_link(session, user, repository.account(session, user.account_id))
+
+    @rpc
+    def request_password_reset(self, email: str) -> None:
+        """Mail a password-reset link.  Answers the same whether or not the address exists."""
+        with self.db.transaction() as session:
+            user = repository.user_by_email(session, email.strip().lower())
+            if user is None or self._mailed_too_often(session, user, RESET):
+                return
+            repository.retire_tokens(session, user.id, RESET)
+            account = repository.account(session, user.account_id) if user.account_id else None
+            ttl = self.settings.password_reset_ttl_seconds
+            token = self._new_mail_token(session, user, RESET, ttl)
+            self.outbox.add(session, MailRequested(
+                mail_id=f"{RESET}:{credentials.token_hash(token)}", to=user.email,
+                language=account.language if account else "en", template="reset_password",
+                account_id=user.account_id, sensitive=True,
+                context={"email": user.email, "valid_minutes": str(max(ttl // 60, 1)),
+                         "link": self._link("reset-password", token)},
+            ))
+
+    @rpc
+    def reset_password(self, token: str, password: str) -> dict[str, Any]:
+        """Set a new password through a reset link.  Every token issued to the user until now
+        stops working (a revocation the gateway applies), and the address counts as verified:
+        the link reached its mailbox."""
+        digest = credentials.token_hash(token)
+        found = repository.live_token(self.db.session, digest, RESET)
+        if found is None:
+            raise TokenInvalid()
+        user = repository.user(self.db.session, found.user_id)
+        credentials.check_new_password(password, user.email)
         self.db.session.rollback()
-        stored = user.password_hash if user else domain.UNMATCHABLE_HASH
-        if not tpool.execute(domain.password_matches, password, stored) or user is None:
+        password_hash = tpool.execute(credentials.hash_password, password)
+        with self.db.transaction() as session:
+            found = repository.live_token(session, digest, RESET, lock=True)
+            if found is None:  # used by a concurrent request in the meantime
+                raise TokenInvalid()
+            now = utcnow()
+            found.used_at = now
+            user = repository.user(session, found.user_id)
+            user.password_hash, user.credentials_changed_at = password_hash, now
+            user.email_verified_at = user.email_verified_at or now
+            session.add(Revocation(subject=f"user:{user.id}", not_before=now, created_at=now,
+                                   expires_at=now + timedelta(seconds=self.settings.token_ttl_seconds)))
+            return self._principal(user).wire()
+
+    @rpc
+    def authenticate(self, email: str, password: str, client: str | None = None) -> dict[str, Any]:
+        """Check a password.  An unknown address costs one hash like a known one (in a thread,
+        never on the hub), so neither the hub nor the timing tells whether it exists.  Failures
+        are counted per user and per client address: ``LOGIN_FAILURE_LIMIT`` of them within
+        ``LOGIN_FAILURE_WINDOW_SECONDS`` make further attempts answer ``too_many_attempts``
+        until the oldest of them leaves the window (never longer: the owner is not locked out
+        beyond it).  Only the right password learns that the address is not verified yet."""
+        settings = self.settings
+        user = repository.user_by_email(self.db.session, email.strip().lower())
+        subjects = [f"client:{client or 'unknown'}"] + ([f"user:{user.id}"] if user else [])
+        window = timedelta(seconds=settings.login_failure_window_seconds)
+        wait = repository.throttled_for(self.db.session, subjects, settings.login_failure_limit, window)
+        self.db.session.rollback()
+        if wait:
+            raise TooManyAttempts(details={"retry_after": wait})
+        stored = user.password_hash if user else credentials.DUMMY_HASH
+        matches, stale = tpool.execute(credentials.verify_password, password, stored)
+        if not matches or user is None:
+            with self.db.transaction() as session:
+                repository.record_failures(session, subjects)
             raise InvalidCredentials()
+        if stale:  # made with older parameters or scheme: replace it while we know the password
+            fresh = tpool.execute(credentials.hash_password, password)
+            with self.db.transaction() as session:
+                repository.user(session, user.id).password_hash = fresh
+        if user.role == "customer" and user.email_verified_at is None:
+            raise EmailNotVerified()
         return self._principal(user).wire()
+
+    @rpc
+    def revoke_token(self, token_id: str, expires_at: int) -> None:
+        """Sign out: the token stops working (the gateway applies revocations at once)."""
+        now = utcnow()
+        with self.db.transaction() as session:
+            session.add(Revocation(subject=f"token:{token_id}", not_before=now, created_at=now,
+                                   expires_at=datetime.fromtimestamp(expires_at, UTC)))
+
+    @rpc
+    def revocations(self, cursor: int = 0) -> dict[str, Any]:
+        """Revocations after ``cursor`` (0: every unexpired one) for the gateway's cache."""
+        rows = repository.revocations_since(self.db.session, cursor, REVOCATION_OVERLAP)
+        return Revocations(
+            items=[Revoked(subject=r.subject, not_before=r.not_before, expires_at=r.expires_at)
+                   for r in rows],
+            cursor=max([cursor, *(r.id for r in rows)]),
+        ).wire()
+
+    @every("housekeeping_interval")
+    def purge_expired(self) -> None:
+        window = timedelta(seconds=self.settings.login_failure_window_seconds)
+        with self.db.transaction() as session:
+            repository.purge_expired(session, utcnow() - window)
+
+    def _mail_verification_link(self, session: Session, user: User, account: Account) -> None:
+        ttl = self.settings.email_verification_ttl_seconds
+        token = self._new_mail_token(session, user, VERIFY, ttl)
+        self.outbox.add(session, MailRequested(
+            mail_id=f"{VERIFY}:{credentials.token_hash(token)}", to=user.email,
+            language=account.language, template="verify_email", account_id=account.id,
+            sensitive=True,
+            context={"company_name": account.company_name, "valid_hours": str(max(ttl // 3600, 1)),
+                     "link": self._link("verify", token)},
+        ))
+
+    @staticmethod
+    def _new_mail_token(session: Session, user: User, purpose: str, ttl: int) -> str:
+        token, digest = credentials.new_mail_token()
+        now = utcnow()
+        session.add(UserToken(token_hash=digest, user_id=user.id, purpose=purpose, created_at=now,
+                              expires_at=now + timedelta(seconds=ttl)))
+        return token
+
+    @staticmethod
+    def _mailed_too_often(session: Session, user: User, purpose: str) -> bool:
+        hour_ago = utcnow() - timedelta(hours=1)
+        return repository.tokens_made_since(session, user.id, purpose, hour_ago) >= MAILS_PER_HOUR
+
+    def _link(self, page: str, token: str) -> str:
+        return f"{self.settings.console_url.rstrip('/')}/{page}?token={token}"
 
     @rpc
     def get_account(self, account_id: str) -> dict[str, Any]:
@@ -237,6 +405,13 @@ class BillingService(Pingable):
         )
 
 
+def account_snapshot(account: Account) -> AccountSnapshot:
+    return AccountSnapshot(account_id=account.id, company_name=account.company_name,
+                           email=account.email, country=account.country,
+                           organisation_number=account.organisation_number,
+                           language=account.language)
+
+
 def on_start(settings: Settings) -> None:
     """Create the bootstrap operator named in the settings, once."""
     if not (settings.bootstrap_operator_email and settings.bootstrap_operator_password):
@@ -251,8 +426,9 @@ def on_start(settings: Settings) -> None:
                         id=str(uuid.uuid4()),
                         account_id=None,
                         email=email,
-                        password_hash=domain.hash_password(settings.bootstrap_operator_password),
+                        password_hash=credentials.hash_password(settings.bootstrap_operator_password),
                         role="operator",
+                        email_verified_at=utcnow(),
                     )
                 )
                 session.commit()

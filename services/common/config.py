@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     event_retry_limit: int = Field(5, ge=0, le=50, description="retries of a transient failure")
     event_retry_backoff: float = Field(1.0, gt=0, description="seconds before the first retry")
     reconcile_interval: float = Field(5.0, gt=0, description="seconds between reconciler passes")
+    housekeeping_interval: float = Field(60.0, gt=0, description="seconds between purges of "
+                                         "expired sign-in failures, revocations and mail tokens")
 
     billing_database_url: str | None = None
     orders_database_url: str | None = None
@@ -61,6 +63,13 @@ class Settings(BaseSettings):
     gateway_port: int = Field(8000, ge=1, le=65535)
     max_request_bytes: int = Field(1_048_576, gt=0)
     token_ttl_seconds: int = Field(12 * 3600, gt=0)
+    console_url: str = Field("http://127.0.0.1:8000", description="base of the links in mails")
+    email_verification_ttl_seconds: int = Field(24 * 3600, gt=0)
+    password_reset_ttl_seconds: int = Field(3600, gt=0)
+    login_failure_limit: int = Field(100, ge=1, description="failed sign-ins per window")
+    login_failure_window_seconds: int = Field(3600, gt=0)
+    revocation_poll_seconds: float = Field(1.0, gt=0, description="gateway: how often it asks "
+                                           "billing for newly revoked tokens")
     idempotency_ttl_seconds: int = Field(48 * 3600, ge=24 * 3600)
 
     secret_key: str | None = None

@@ -81,9 +81,30 @@ class RegisterAccount(Contract):
     email: str
     password: str
     company_name: str
+    country: str = Field(pattern=r"^[A-Z]{2}$")
     organisation_number: str | None = None
     billing_address: str | None = None
+    language: Literal["en", "sv", "ru"] = "en"
     currency: Currency = "EUR"
+
+
+class Registered(Contract):
+    account_id: str
+    user_id: str
+
+
+class Revoked(Contract):
+    """A revocation the gateway applies: ``token:<jti>`` or ``user:<id>`` (every token of
+    that user issued before ``not_before``)."""
+
+    subject: str
+    not_before: datetime
+    expires_at: datetime
+
+
+class Revocations(Contract):
+    items: list[Revoked]
+    cursor: int
 
 
 class AccountOut(Contract):
@@ -281,6 +302,30 @@ class Event(Contract):
     version: int = 1
 
 
+class AccountSnapshot(Contract):
+    account_id: str
+    company_name: str
+    email: str
+    country: str | None
+    organisation_number: str | None
+    language: str
+
+
+class AccountRegistered(Event):
+    source = "billing"
+    type = "account_registered"
+    account: AccountSnapshot
+    user_id: str
+
+
+class EmailVerified(Event):
+    source = "billing"
+    type = "email_verified"
+    account_id: str | None
+    user_id: str
+    email: str
+
+
 class BalanceCredited(Event):
     source = "billing"
     type = "balance_credited"
@@ -324,7 +369,7 @@ class DocumentReady(Event):
 # -- mail (sent by the documents service on behalf of any service) -------------------------------
 
 Language = Literal["en", "sv", "ru"]
-MailTemplate = Literal["verify_email"]
+MailTemplate = Literal["verify_email", "reset_password"]
 
 
 class MailRequested(Event):
@@ -340,3 +385,5 @@ class MailRequested(Event):
     template: MailTemplate
     context: dict[str, str] = Field(default_factory=dict)
     account_id: str | None = None
+    # the mail carries a secret (a one-time link): its body is not kept once it is sent
+    sensitive: bool = False

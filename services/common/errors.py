@@ -90,6 +90,32 @@ class EmailAlreadyRegistered(BusinessError):
 
 
 @shared
+class EmailNotVerified(BusinessError):
+    code = "email_not_verified"
+    default_message = "confirm your e-mail address first: open the link in the mail we sent"
+
+
+@shared
+class TokenInvalid(BusinessError):
+    code = "token_invalid"
+    default_message = "the link is not valid: it was used already, has expired, or is mistyped"
+
+
+@shared
+class TooManyAttempts(BusinessError):
+    """``details.retry_after``: seconds until another attempt is counted."""
+
+    code = "too_many_attempts"
+    default_message = "too many failed sign-ins; try again later"
+
+
+@shared
+class PasswordRejected(BusinessError):
+    code = "password_rejected"
+    default_message = "choose another password"
+
+
+@shared
 class InvalidCredentials(BusinessError):
     code = "invalid_credentials"
     default_message = "e-mail address or password is wrong"

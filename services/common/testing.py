@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import email.policy
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -185,6 +186,13 @@ class MailSink:
                 self.process.kill()
 
 
+def link_token(message: EmailMessage) -> str:
+    """The token of the one-time link in a mail (``...?token=...``)."""
+    found = re.search(r"[?&]token=([A-Za-z0-9_-]+)", text_of(message))
+    assert found, "the mail has no link with a token"
+    return found.group(1)
+
+
 def text_of(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("plain",))
     assert part is not None, "the mail has no text part"
@@ -203,9 +211,10 @@ class Product:
     COMMANDS = {**{name: ["-m", "services.run", name] for name in SERVICE_NAMES},
                 "gateway": ["-m", "gateway"]}
 
-    def __init__(self, env: dict[str, str], logs: Path) -> None:
+    def __init__(self, env: dict[str, str], logs: Path, mail: MailSink | None = None) -> None:
         self.env = {**os.environ, **env}
         self.logs = logs
+        self.mail = mail
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.url = f"http://{env['GATEWAY_HOST']}:{env['GATEWAY_PORT']}"
 
@@ -257,10 +266,12 @@ class Product:
 @contextmanager
 def running_product(tmp: Path, embedded: bool = False, **extra_env: str) -> Iterator[Product]:
     """The product on a fresh vhost, with fresh PostgreSQL databases, or with the embedded
-    SQLite files under its data directory that ``make run`` uses (``embedded=True``)."""
+    SQLite files under its data directory that ``make run`` uses (``embedded=True``), and a
+    mail sink of its own (``product.mail``)."""
     prefix = f"bc_e2e_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     urls = {} if embedded else create_databases(prefix)
     vhost, amqp_uri = create_vhost()
+    mail = MailSink(tmp / "mail")
     env = {
         "ENVIRONMENT": "test",
         "AMQP_URI": amqp_uri,
@@ -273,16 +284,18 @@ def running_product(tmp: Path, embedded: bool = False, **extra_env: str) -> Iter
         "SECRET_KEY": "test-secret-key-" + uuid.uuid4().hex,
         "HUB_BLOCKING_DETECTION": "2",
         "RPC_TIMEOUT": "10",
+        **mail.env,
         **database_env(urls),
         **extra_env,
     }
-    product = Product(env, tmp)
+    product = Product(env, tmp, mail)
     try:
         product.start()
         product.wait_healthy()
         yield product
     finally:
         product.stop()
+        mail.stop()
         delete_vhost(vhost)
         if not embedded:
             drop_databases(prefix)

@@ -82,7 +82,8 @@ def send(settings: Settings, recipient: str, language: str, mail: RenderedMail) 
     message.add_alternative(mail.html, subtype="html")
     message["Content-Language"] = language  # after the parts: making them moves Content-* down
     try:
-        with smtplib.SMTP(settings.smtp_host, settings.smtp_port,
+        # local_hostname: EHLO names our mail domain instead of a reverse DNS lookup per mail
+        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, local_hostname=settings.mail_domain,
                           timeout=settings.smtp_timeout) as smtp:
             smtp.send_message(message)
     except smtplib.SMTPRecipientsRefused as refused:

@@ -2,18 +2,23 @@
 ``<directory>/<n>.eml`` (written aside, then renamed, so a reader never sees half a mail).
 
     python -m services.documents.mailsink --port 1025 --directory var/mail
+    python -m services.documents.mailsink --directory var/mail --show ada@example.com
 
 ``make run`` starts one and prints the directory; the test harness starts one per run and reads
-the mails back.  Runs in its own plain process (aiosmtpd is asyncio; the services are eventlet).
+the mails back.  ``--show`` prints the newest mail to an address (headers and text, decoded).
+Runs in its own plain process (aiosmtpd is asyncio; the services are eventlet).
 """
 
 from __future__ import annotations
 
 import argparse
+import email.policy
 import itertools
 import os
 import signal
+import sys
 import threading
+from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +41,29 @@ class WriteToDirectory:
         return "250 Message accepted for delivery"
 
 
+def show(directory: Path, recipient: str) -> int:
+    parser = BytesParser(policy=email.policy.default)
+    for path in sorted(directory.glob("*.eml"), reverse=True):
+        message = parser.parsebytes(path.read_bytes())
+        if str(message["To"]).lower() == recipient.lower():
+            for header in ("From", "To", "Subject", "Date", "Content-Language"):
+                print(f"{header}: {message[header]}")
+            body = message.get_body(preferencelist=("plain",))
+            print("\n" + (body.get_content() if body is not None else ""))
+            return 0
+    print(f"no mail to {recipient} in {directory}", file=sys.stderr)
+    return 1
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=1025)
     parser.add_argument("--directory", type=Path, default=Path("var/mail"))
+    parser.add_argument("--show", metavar="ADDRESS", help="print the newest mail to ADDRESS")
     args = parser.parse_args()
+    if args.show:
+        sys.exit(show(args.directory, args.show))
     args.directory.mkdir(parents=True, exist_ok=True)
     controller = Controller(WriteToDirectory(args.directory), hostname=args.host, port=args.port)
     controller.start()

@@ -74,7 +74,8 @@ class DocumentsService(Pingable):
             queued = insert_ignore(
                 session, Mail, id=evt.mail_id, recipient=evt.to, language=evt.language,
                 template=evt.template, account_id=evt.account_id, subject=rendered.subject,
-                text_body=rendered.text, html_body=rendered.html, status=mail.QUEUED, attempts=0,
+                text_body=rendered.text, html_body=rendered.html, sensitive=evt.sensitive,
+                status=mail.QUEUED, attempts=0,
                 next_attempt_at=utcnow(), created_at=utcnow(),
             )
         if queued:
@@ -105,6 +106,8 @@ class DocumentsService(Pingable):
                                       final=due.attempts > settings.mail_retry_limit)
                 else:
                     due.status, due.sent_at, due.last_error = mail.SENT, utcnow(), None
+                    if due.sensitive:  # a one-time link: no copy stays behind
+                        due.text_body = due.html_body = ""
                     log.info("mail %s (%s) sent to the relay as %s", due.id, due.template,
                              due.message_id)
 

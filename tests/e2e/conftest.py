@@ -24,11 +24,15 @@ def product(tmp_path_factory: pytest.TempPathFactory) -> Iterator[testing.Produc
         pytest.fail(str(error), pytrace=False)
 
 
+PASSWORD = "correct-horse-battery"
+
+
 class Api:
     """A thin HTTP client for the tests: JSON in, (status, JSON or bytes) out."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, mail: testing.MailSink | None = None) -> None:
         self.http = httpx.Client(base_url=base + "/api/v1", timeout=30)
+        self.mail = mail
         self.token: str | None = None
 
     def headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -41,15 +45,20 @@ class Api:
     def post(self, path: str, json: Any = None, **kw: Any) -> httpx.Response:
         return self.http.post(path, json=json, headers=self.headers(kw.pop("headers", None)), **kw)
 
-    def register(self, company: str = "Ada Cloud AB") -> dict[str, Any]:
+    def register(self, company: str = "Ada Cloud AB", language: str = "en") -> dict[str, Any]:
+        """Sign up, open the verification link from the mail, and sign in."""
         email = f"{uuid.uuid4().hex[:12]}@example.com"
         answer = self.post("/auth/register", {
-            "email": email, "password": "correct-horse-battery", "company_name": company,
-            "billing_address": "Sveavägen 1, 111 57 Stockholm",
+            "email": email, "password": PASSWORD, "company_name": company, "country": "SE",
+            "language": language, "billing_address": "Sveavägen 1, 111 57 Stockholm",
         })
         assert answer.status_code == 201, answer.text
         body = answer.json()
-        self.token = body["token"]
+        assert self.mail is not None, "registering needs the product's mail sink"
+        (mail,) = self.mail.wait_for_mail(email)
+        verified = self.post("/auth/verify", {"token": testing.link_token(mail)})
+        assert verified.status_code == 200, verified.text
+        self.login(email, PASSWORD)
         return {**body, "email": email}
 
     def top_up(self, account_id: str, amount: str) -> dict[str, Any]:
@@ -83,7 +92,7 @@ class Api:
 
 @pytest.fixture
 def customer(product: testing.Product) -> Api:
-    api = Api(product.url)
+    api = Api(product.url, product.mail)
     api.register()
     return api
 

@@ -26,7 +26,7 @@ def test_the_walking_skeleton_runs_on_the_embedded_databases(embedded):
                        if p.suffix == ".sqlite3")
     assert databases == [f"{name}.sqlite3" for name in
                          ("billing", "documents", "gateway", "invoicing", "orders")]
-    customer, operator = Api(embedded.url), Api(embedded.url)
+    customer, operator = Api(embedded.url, embedded.mail), Api(embedded.url)
     customer.register()
     operator.login("operator@example.com", "operator-password")
     walk_the_skeleton(customer, operator)

@@ -58,7 +58,7 @@ def resume(product: testing.Product, name: str) -> None:
 
 
 def funded_customer(product: testing.Product, amount: str = "100.00") -> Api:
-    customer, operator = Api(product.url), Api(product.url)
+    customer, operator = Api(product.url, product.mail), Api(product.url)
     customer.register()
     operator.login("operator@example.com", "operator-password")
     operator.top_up(customer.get("/account").json()["id"], amount)

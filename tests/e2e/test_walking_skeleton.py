@@ -78,7 +78,7 @@ def test_another_customers_invoice_answers_404_like_a_missing_one(customer, oper
     confirmed = customer.post(f"/invoice-applications/{application['id']}/confirm").json()
     invoice = {"id": confirmed["invoice_id"]}
 
-    stranger = Api(product.url)
+    stranger = Api(product.url, product.mail)
     stranger.register("Mallory AB")
     for path in (f"/invoices/{invoice['id']}", f"/invoices/{invoice['id']}/pdf",
                  f"/orders/{order['id']}", f"/invoice-applications/{application['id']}"):

@@ -53,7 +53,7 @@ def test_concurrent_confirmations_get_consecutive_numbers_without_gaps(
     run_services(BillingService, InvoicingService)
     account_id = rpc.billing.register_account({
         "email": f"{uuid.uuid4().hex[:10]}@example.com", "password": "long-enough-pw",
-        "company_name": "Numbers AB"})["account"]["id"]
+        "country": "SE", "company_name": "Numbers AB"})["account_id"]
     dispatch = event_dispatcher(config)
     events = [implemented_order(account_id) for _ in range(8)]
     for evt in events:

@@ -16,10 +16,10 @@ from services.common.errors import InsufficientFunds, NotFound, PaymentConflict
 
 def register(rpc) -> str:
     created = rpc.billing.register_account({
-        "email": f"{uuid.uuid4().hex[:10]}@example.com", "password": "long-enough-pw",
+        "email": f"{uuid.uuid4().hex[:10]}@example.com", "password": "long-enough-pw", "country": "SE",
         "company_name": "Race AB",
     })
-    return created["account"]["id"]
+    return created["account_id"]
 
 
 def credit(rpc, account_id: str, amount: str) -> None:

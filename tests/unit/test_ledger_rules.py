@@ -1,6 +1,6 @@
 """Ledger and credential rules of billing: every journal entry balances, top-ups and charges
-are positive, a charge never exceeds the cash balance, passwords are stored as salted hashes,
-and e-mail addresses are normalised and checked."""
+are positive, a charge never exceeds the cash balance, and e-mail addresses are normalised and
+checked."""
 
 from decimal import Decimal
 
@@ -12,10 +12,7 @@ from services.billing.domain import (
     SALES,
     Leg,
     balanced,
-    check_new_password,
-    hash_password,
     normalise_email,
-    password_matches,
     pay_from_cash,
     top_up,
 )
@@ -99,34 +96,7 @@ def test_paying_in_another_currency_than_the_balance_is_refused():
         pay_from_cash("acc", Money(Decimal("1"), "USD"), cash_balance=eur("100.00"))
 
 
-# -- credentials --------------------------------------------------------------------------
-
-
-def test_a_hashed_password_matches_the_password():
-    stored = hash_password("correct horse battery")
-    assert password_matches("correct horse battery", stored)
-
-
-def test_a_wrong_password_is_refused():
-    stored = hash_password("correct horse battery")
-    assert not password_matches("correct horse batterY", stored)
-
-
-def test_a_password_is_never_stored_in_clear_and_is_salted():
-    first, second = hash_password("correct horse battery"), hash_password("correct horse battery")
-    assert "correct horse battery" not in first
-    assert first != second
-
-
-@pytest.mark.parametrize("stored", ["", "plain-text", "md5$abc$def", "scrypt$only-two"])
-def test_a_malformed_stored_hash_never_matches(stored):
-    assert not password_matches("whatever", stored)
-
-
-def test_a_new_password_needs_at_least_ten_characters():
-    with pytest.raises(InvalidRequest):
-        check_new_password("123456789")
-    check_new_password("1234567890")
+# -- addresses -------------------------------------------------------------------------
 
 
 def test_email_is_normalised_to_lower_case_without_surrounding_spaces():

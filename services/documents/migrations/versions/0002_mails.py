@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column('subject', sa.String(length=300), nullable=False),
         sa.Column('text_body', sa.Text(), nullable=False),
         sa.Column('html_body', sa.Text(), nullable=False),
+        sa.Column('sensitive', sa.Boolean(), nullable=False),
         sa.Column('status', sa.String(length=20), nullable=False),
         sa.Column('attempts', sa.Integer(), nullable=False),
         sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
