@@ -32,6 +32,7 @@ from services.common.contracts import (
     ProductOut,
     utcnow,
 )
+from services.common.errors import NotFound
 from services.common.pages import MAX_LIMIT
 
 router = APIRouter(prefix="/api/v1", route_class=CheckedRoute)
@@ -200,6 +201,118 @@ def token_out(request: Request, who: PrincipalOut) -> dict[str, Any]:
 @router.get("/account", tags=["accounts"], response_model=AccountOut, responses=responses(*READ_ONE))
 async def my_account(request: Request, me: Principal = Depends(principal)) -> Response:
     return await relay(request, "billing", "get_account", me.own_account())
+
+
+# -- the profile ---------------------------------------------------------------------------------
+
+PROFILE_WRITE = (*SIGNED_IN, 404, 413, 422)
+
+
+async def profile_part(request: Request, me: Principal, part: str) -> Any:
+    found = (await call(request, "billing", "get_profile", me.own_account()))[part]
+    if found is None:
+        raise NotFound(f"no {part.replace('_', ' ')} yet: PUT it first", {"part": part})
+    return found
+
+
+@router.get("/account/company", tags=["profile"], response_model=schemas.CompanyIn,
+            responses=responses(*READ_ONE))
+async def get_company(request: Request, me: Principal = Depends(principal)) -> Any:
+    """Legal name, organisation number, VAT number, country and address."""
+    return await profile_part(request, me, "company")
+
+
+@router.put("/account/company", tags=["profile"], response_model=schemas.CompanyIn,
+            responses=responses(*PROFILE_WRITE))
+async def put_company(request: Request, body: schemas.CompanyIn,
+                      me: Principal = Depends(principal)) -> Any:
+    """Replace the company details.  If the organisation number no longer reaches the
+    e-invoice directory, an e-invoice channel falls back to PDF by e-mail (with a mail)."""
+    return await call(request, "billing", "set_company", me.own_account(), body.model_dump(mode="json"))
+
+
+@router.get("/account/billing-info", tags=["profile"], response_model=schemas.BillingInfoIn,
+            responses=responses(*READ_ONE))
+async def get_billing_info(request: Request, me: Principal = Depends(principal)) -> Any:
+    """What invoices are made out to (404 until set: invoicing needs it)."""
+    return await profile_part(request, me, "billing_info")
+
+
+@router.put("/account/billing-info", tags=["profile"], response_model=schemas.BillingInfoIn,
+            responses=responses(*PROFILE_WRITE))
+async def put_billing_info(request: Request, body: schemas.BillingInfoIn,
+                           me: Principal = Depends(principal)) -> Any:
+    return await call(request, "billing", "set_billing_info", me.own_account(),
+                      body.model_dump(mode="json"))
+
+
+@router.get("/account/mailing-info", tags=["profile"], response_model=schemas.MailingInfoIn,
+            responses=responses(*READ_ONE))
+async def get_mailing_info(request: Request, me: Principal = Depends(principal)) -> Any:
+    """Where documents go (404 until set: invoicing needs it)."""
+    return await profile_part(request, me, "mailing_info")
+
+
+@router.put("/account/mailing-info", tags=["profile"], response_model=schemas.MailingInfoIn,
+            responses=responses(*PROFILE_WRITE))
+async def put_mailing_info(request: Request, body: schemas.MailingInfoIn,
+                           me: Principal = Depends(principal)) -> Any:
+    return await call(request, "billing", "set_mailing_info", me.own_account(),
+                      body.model_dump(mode="json"))
+
+
+@router.put("/account/delivery", tags=["profile"], response_model=AccountOut,
+            responses=responses(*PROFILE_WRITE, 409))
+async def put_delivery(request: Request, body: schemas.DeliveryIn,
+                       me: Principal = Depends(principal)) -> Response:
+    """How issued invoices reach you: PDF by e-mail, letter, or e-invoice (409
+    `einvoice_not_available` unless the organisation number is in the e-invoice directory)."""
+    return await relay(request, "billing", "set_delivery_channel", me.own_account(), body.channel)
+
+
+@router.put("/account/notifications", tags=["profile"], response_model=AccountOut,
+            responses=responses(*PROFILE_WRITE))
+async def put_notifications(request: Request, body: schemas.NotificationsIn,
+                            me: Principal = Depends(principal)) -> Response:
+    """Status e-mails on or off; verification, password reset and documents you ask for are
+    mailed either way."""
+    return await relay(request, "billing", "set_notifications", me.own_account(), body.enabled)
+
+
+@router.put("/account/language", tags=["profile"], response_model=AccountOut,
+            responses=responses(*PROFILE_WRITE))
+async def put_language(request: Request, body: schemas.LanguageIn,
+                       me: Principal = Depends(principal)) -> Response:
+    """The language of mails and documents."""
+    return await relay(request, "billing", "set_language", me.own_account(), body.language)
+
+
+# -- the e-invoice directory (operators) ------------------------------------------------------------
+
+
+@router.get("/admin/einvoice-directory", tags=["operator"],
+            response_model=schemas.Page[schemas.ParticipantOut], responses=responses(*SIGNED_IN, 403))
+async def einvoice_directory(request: Request, me: Principal = Depends(operator),
+                             limit: int | None = Limit, cursor: str | None = Cursor) -> Response:
+    return await relay(request, "billing", "list_einvoice_participants", limit, cursor)
+
+
+@router.put("/admin/einvoice-directory/{participant_id}", tags=["operator"],
+            response_model=schemas.ParticipantOut, responses=responses(*PROFILE_WRITE, 403))
+async def put_participant(request: Request, participant_id: str, body: schemas.ParticipantIn,
+                          me: Principal = Depends(operator)) -> Any:
+    """Add or rename an organisation that can receive e-invoices; the id is `scheme:number`
+    (`0007:5560000000`), digits only after the colon."""
+    return await call(request, "billing", "put_einvoice_participant", participant_id, body.name)
+
+
+@router.delete("/admin/einvoice-directory/{participant_id}", status_code=204, tags=["operator"],
+               responses=responses(*READ_ONE, 403))
+async def delete_participant(request: Request, participant_id: str,
+                             me: Principal = Depends(operator)) -> Response:
+    """Remove an organisation: accounts sending to it by e-invoice fall back to PDF by e-mail."""
+    await call(request, "billing", "delete_einvoice_participant", participant_id)
+    return Response(status_code=204)
 
 
 @router.get("/admin/accounts/{account_id}", tags=["operator"], response_model=AccountOut,

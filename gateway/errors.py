@@ -59,6 +59,7 @@ STATUS: dict[type[e.BusinessError], int] = {
     e.CurrencyNotSupported: 422,
     e.PaymentConflict: 409,
     e.EmailNotVerified: 403,
+    e.EinvoiceNotAvailable: 409,
     e.TokenInvalid: 400,
     e.TooManyAttempts: 429,
     e.PasswordRejected: 422,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from services.common.commands import CommandMixin
@@ -29,7 +29,39 @@ class Account(Base):
     currency: Mapped[str] = mapped_column(String(3))
     country: Mapped[str | None] = mapped_column(String(2))
     language: Mapped[Literal["en", "sv", "ru"]] = mapped_column(String(5), default="en")
+    vat_number: Mapped[str | None] = mapped_column(String(20))
+    # the profile's parts as JSON (the shared contracts Address, BillingInfo, MailingInfo)
+    company_address: Mapped[str | None] = mapped_column(Text)
+    billing_info: Mapped[str | None] = mapped_column(Text)
+    mailing_info: Mapped[str | None] = mapped_column(Text)
+    delivery_channel: Mapped[Literal["email_pdf", "letter", "einvoice"]] = mapped_column(
+        String(20), default="email_pdf")
+    notifications_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # derived from country + organisation number; kept so a directory change finds its accounts
+    participant_id: Mapped[str | None] = mapped_column(String(60), index=True)
+    payment_reference: Mapped[str] = mapped_column(String(25), unique=True)
+    # raised by every profile change, so consumers can order what they hear
+    profile_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class EinvoiceParticipant(Base):
+    """The e-invoice directory operators keep: who can receive e-invoices."""
+
+    __tablename__ = "einvoice_participants"
+
+    participant_id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class ReferenceCounter(Base):
+    """Hands out the numbers behind payment references (one row, locked when taken)."""
+
+    __tablename__ = "reference_counters"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
 
 
 class User(Base):

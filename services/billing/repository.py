@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from datetime import datetime, timedelta
@@ -12,9 +13,11 @@ from sqlalchemy.orm import Session
 from services.billing.domain import CUSTOMER_CASH, Leg
 from services.billing.models import (
     Account,
+    EinvoiceParticipant,
     JournalEntry,
     LoginFailure,
     Posting,
+    ReferenceCounter,
     Revocation,
     User,
     UserToken,
@@ -161,3 +164,45 @@ def purge_expired(session: Session, failures_before: datetime) -> None:
     session.execute(delete(LoginFailure).where(LoginFailure.at < failures_before))
     session.execute(delete(Revocation).where(Revocation.expires_at < now))
     session.execute(delete(UserToken).where(UserToken.expires_at < now - timedelta(days=7)))
+
+
+# -- profile --------------------------------------------------------------------------------------
+
+
+def next_reference(session: Session) -> int:
+    """The next number behind an account's payment reference; the counter row is locked, so
+    concurrent registrations never share one."""
+    counter = session.get(ReferenceCounter, "account", with_for_update=True)
+    if counter is None:
+        counter = ReferenceCounter(name="account", value=100_000)
+        session.add(counter)
+        session.flush()
+    number = counter.value
+    counter.value += 1
+    return number
+
+
+def einvoice_capable(session: Session, account: Account) -> bool:
+    return account.participant_id is not None and \
+        session.get(EinvoiceParticipant, account.participant_id) is not None
+
+
+def accounts_with_participant(session: Session, participant_id: str) -> list[Account]:
+    return list(session.scalars(select(Account).where(Account.participant_id == participant_id)
+                                .with_for_update()))
+
+
+def participants(session: Session, limit: int, after: str | None) -> list[EinvoiceParticipant]:
+    query = select(EinvoiceParticipant).order_by(EinvoiceParticipant.participant_id).limit(limit)
+    if after is not None:
+        query = query.where(EinvoiceParticipant.participant_id > after)
+    return list(session.scalars(query))
+
+
+def contact_address(session: Session, account: Account) -> str:
+    """Where a notice about the account goes: the mailing e-mail, else the account's."""
+    if account.mailing_info:
+        email = json.loads(account.mailing_info).get("email")
+        if email:
+            return str(email)
+    return account.email

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Callable
@@ -12,48 +13,58 @@ from eventlet import tpool
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.billing import credentials, domain, repository
+from services.billing import credentials, domain, profile, repository
 from services.billing.models import (
     Account,
     Command,
+    EinvoiceParticipant,
     JournalEntry,
     OutboxMessage,
     Revocation,
     User,
     UserToken,
 )
-from services.common import commands
+from services.common import commands, pages
 from services.common.config import Settings
 from services.common.contracts import (
     AccountOut,
     AccountRegistered,
     AccountSnapshot,
+    Address,
     BalanceCredited,
+    BillingInfo,
     ChargeOrder,
+    Company,
     CreditBalance,
     EmailVerified,
     ErrorOut,
     Event,
     LedgerEntryOut,
+    MailingInfo,
     MailRequested,
     MoneyOut,
     OrderCharged,
     OrderChargeRefused,
     PrincipalOut,
+    ProfileChanged,
     RegisterAccount,
     Registered,
     Revocations,
     Revoked,
     parse,
     utcnow,
+    wire_time,
 )
 from services.common.db import Database, make_engine
 from services.common.errors import (
     BusinessError,
     CurrencyNotSupported,
+    EinvoiceNotAvailable,
     EmailAlreadyRegistered,
     EmailNotVerified,
     InvalidCredentials,
+    InvalidRequest,
+    NotFound,
     PaymentConflict,
     TokenInvalid,
     TooManyAttempts,
@@ -108,6 +119,9 @@ class BillingService(Pingable):
                     currency=request.currency,
                     country=request.country,
                     language=request.language,
+                    participant_id=profile.participant_id(request.country,
+                                                          request.organisation_number),
+                    payment_reference=profile.rf_reference(repository.next_reference(session)),
                 )
                 owner = User(id=str(uuid.uuid4()), account_id=account.id, email=email,
                              password_hash=password_hash, role="customer", account_role="owner")
@@ -279,6 +293,158 @@ class BillingService(Pingable):
     def _link(self, page: str, token: str) -> str:
         return f"{self.settings.console_url.rstrip('/')}/{page}?token={token}"
 
+    # -- the profile --------------------------------------------------------------------------
+
+    @rpc
+    def get_profile(self, account_id: str) -> dict[str, Any]:
+        """Every part of the profile: company, billing information, mailing information."""
+        account = repository.account(self.db.session, account_id)
+        return {"company": company_of(account).wire(), "billing_info": loaded(account.billing_info),
+                "mailing_info": loaded(account.mailing_info)}
+
+    @rpc
+    def set_company(self, account_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Replace the company details.  A new organisation number or country may end the
+        account's e-invoice capability: an e-invoice channel then falls back to PDF by e-mail,
+        and the customer is told by mail."""
+        company = parse(Company, data)
+        with self.db.transaction() as session:
+            account = repository.account(session, account_id, lock=True)
+            account.company_name = company.legal_name
+            account.organisation_number = company.organisation_number
+            account.vat_number = company.vat_number
+            account.country = company.country
+            account.company_address = company.address.model_dump_json() if company.address else None
+            account.participant_id = profile.participant_id(company.country,
+                                                            company.organisation_number)
+            self._keep_channel_possible(session, account)
+            self._profile_changed(session, account)
+            return company_of(account).wire()
+
+    @rpc
+    def set_billing_info(self, account_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        info = parse(BillingInfo, data)
+        with self.db.transaction() as session:
+            account = repository.account(session, account_id, lock=True)
+            account.billing_info = info.model_dump_json()
+            self._profile_changed(session, account)
+        return info.wire()
+
+    @rpc
+    def set_mailing_info(self, account_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        info = parse(MailingInfo, data)
+        with self.db.transaction() as session:
+            account = repository.account(session, account_id, lock=True)
+            account.mailing_info = info.model_dump_json()
+            self._profile_changed(session, account)
+        return info.wire()
+
+    @rpc
+    def set_delivery_channel(self, account_id: str, channel: str) -> dict[str, Any]:
+        """How issued documents reach the customer.  ``einvoice`` only for an organisation
+        found in the e-invoice directory (else ``einvoice_not_available``)."""
+        if channel not in profile.CHANNELS:
+            raise InvalidRequest(f"the channel is one of {', '.join(profile.CHANNELS)}",
+                                 {"field": "channel"})
+        with self.db.transaction() as session:
+            account = repository.account(session, account_id, lock=True)
+            if channel == "einvoice" and not repository.einvoice_capable(session, account):
+                raise EinvoiceNotAvailable(details={
+                    "participant_id": account.participant_id,
+                    "organisation_number": account.organisation_number, "country": account.country})
+            account.delivery_channel = channel  # type: ignore[assignment]
+            self._profile_changed(session, account)
+            return self._account_out(account, session).wire()
+
+    @rpc
+    def set_notifications(self, account_id: str, enabled: bool) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            account = repository.account(session, account_id, lock=True)
+            account.notifications_enabled = bool(enabled)
+            self._profile_changed(session, account)
+            return self._account_out(account, session).wire()
+
+    @rpc
+    def set_language(self, account_id: str, language: str) -> dict[str, Any]:
+        if language not in ("en", "sv", "ru"):
+            raise InvalidRequest("the language is en, sv or ru", {"field": "language"})
+        with self.db.transaction() as session:
+            account = repository.account(session, account_id, lock=True)
+            account.language = language  # type: ignore[assignment]
+            self._profile_changed(session, account)
+            return self._account_out(account, session).wire()
+
+    # -- the e-invoice directory (operators) --------------------------------------------------
+
+    @rpc
+    def list_einvoice_participants(self, limit: int | None = None,
+                                   cursor: str | None = None) -> dict[str, Any]:
+        size = pages.check_limit(limit)
+        after = pages.decode_key_cursor(cursor)
+        rows = repository.participants(self.db.session, size + 1, after)
+        items = [{"participant_id": r.participant_id, "name": r.name,
+                  "updated_at": wire_time(r.updated_at)} for r in rows]
+        return pages.key_page(items, size, "participant_id")
+
+    @rpc
+    def put_einvoice_participant(self, participant_id: str, name: str) -> dict[str, Any]:
+        if not profile.PARTICIPANT_ID.fullmatch(participant_id):
+            raise InvalidRequest("a participant id is scheme:number, digits only (0007:5560000000)",
+                                 {"field": "participant_id"})
+        with self.db.transaction() as session:
+            found = session.get(EinvoiceParticipant, participant_id, with_for_update=True)
+            if found is None:
+                found = EinvoiceParticipant(participant_id=participant_id, name=name)
+                session.add(found)
+            found.name, found.updated_at = name, utcnow()
+            for account in repository.accounts_with_participant(session, participant_id):
+                self._profile_changed(session, account)  # einvoice_capable became true
+            return {"participant_id": participant_id, "name": name,
+                    "updated_at": wire_time(found.updated_at)}
+
+    @rpc
+    def delete_einvoice_participant(self, participant_id: str) -> None:
+        """Remove an organisation from the directory: accounts delivering to it by e-invoice
+        fall back to PDF by e-mail and are told by mail."""
+        with self.db.transaction() as session:
+            found = session.get(EinvoiceParticipant, participant_id, with_for_update=True)
+            if found is None:
+                raise NotFound("no such participant", {"participant_id": participant_id})
+            session.delete(found)
+            session.flush()
+            for account in repository.accounts_with_participant(session, participant_id):
+                self._keep_channel_possible(session, account)
+                self._profile_changed(session, account)
+
+    def _keep_channel_possible(self, session: Session, account: Account) -> None:
+        if account.delivery_channel != "einvoice" or repository.einvoice_capable(session, account):
+            return
+        account.delivery_channel = "email_pdf"
+        owner_mail = repository.contact_address(session, account)
+        self.outbox.add(session, MailRequested(
+            mail_id=f"einvoice_unavailable:{account.id}:{account.profile_version + 1}",
+            to=owner_mail, language=account.language, template="einvoice_unavailable",
+            account_id=account.id,
+            context={"company_name": account.company_name,
+                     "organisation_number": account.organisation_number or "-",
+                     "link": f"{self.settings.console_url.rstrip('/')}/profile"},
+        ))
+
+    def _profile_changed(self, session: Session, account: Account) -> None:
+        account.profile_version += 1
+        session.flush()
+        self.outbox.add(session, ProfileChanged(
+            account_id=account.id, company=company_of(account),
+            billing_info=BillingInfo.model_validate_json(account.billing_info)
+            if account.billing_info else None,
+            mailing_info=MailingInfo.model_validate_json(account.mailing_info)
+            if account.mailing_info else None,
+            delivery_channel=account.delivery_channel,
+            einvoice_capable=repository.einvoice_capable(session, account),
+            notifications_enabled=account.notifications_enabled, language=account.language,
+            profile_version=account.profile_version,
+        ))
+
     @rpc
     def get_account(self, account_id: str) -> dict[str, Any]:
         return self._account_out(repository.account(self.db.session, account_id)).wire()
@@ -385,17 +551,40 @@ class BillingService(Pingable):
             created_at=entry.created_at,
         )
 
-    def _account_out(self, account: Account) -> AccountOut:
-        balance = repository.cash_balance(self.db.session, account.id, account.currency)
+    def _account_out(self, account: Account, session: Session | None = None) -> AccountOut:
+        session = session or self.db.session
+        balance = repository.cash_balance(session, account.id, account.currency)
+        zero = MoneyOut.of(Money.zero(account.currency))
+        billing = loaded(account.billing_info)
+        mailing = loaded(account.mailing_info)
+        billing_address = (profile.one_line(billing["address"]) if billing
+                           else account.billing_address)
+        in_arrears = balance.amount < 0
         return AccountOut(
             id=account.id,
             company_name=account.company_name,
             email=account.email,
             organisation_number=account.organisation_number,
-            billing_address=account.billing_address,
+            billing_address=billing_address,
             currency=account.currency,
             cash_balance=MoneyOut.of(balance),
             created_at=account.created_at,
+            voucher_balance=zero,
+            credit_limit=zero,
+            in_arrears=in_arrears,
+            arrears_amount=MoneyOut.of(-balance) if in_arrears else zero,
+            country=account.country,
+            vat_number=account.vat_number,
+            billing_info_complete=profile.billing_info_complete(billing),
+            mailing_info_complete=profile.mailing_info_complete(mailing),
+            missing=[f"billing_info.{m}" for m in profile.missing_billing_info(billing)]
+            + [f"mailing_info.{m}" for m in profile.missing_mailing_info(mailing)],
+            delivery_channel=account.delivery_channel,
+            einvoice_capable=repository.einvoice_capable(session, account),
+            einvoice_participant_id=account.participant_id,
+            notifications_enabled=account.notifications_enabled,
+            language=account.language,
+            payment_reference=account.payment_reference,
         )
 
     @staticmethod
@@ -403,6 +592,17 @@ class BillingService(Pingable):
         return PrincipalOut(
             user_id=user.id, account_id=user.account_id, email=user.email, role=user.role
         )
+
+
+def loaded(text: str | None) -> dict[str, Any] | None:
+    return json.loads(text) if text else None
+
+
+def company_of(account: Account) -> Company:
+    return Company(legal_name=account.company_name, organisation_number=account.organisation_number,
+                   vat_number=account.vat_number, country=account.country or "SE",
+                   address=Address.model_validate_json(account.company_address)
+                   if account.company_address else None)
 
 
 def account_snapshot(account: Account) -> AccountSnapshot:

@@ -12,8 +12,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, ValidationError
 
+from services.common.countries import check_country
+from services.common.errors import InvalidRequest
 from services.common.money import Money
 
 # Decimal is serialised as a plain string in JSON ("12.50"), never as a float.
@@ -32,7 +34,14 @@ C = TypeVar("C", bound=Contract)
 
 
 def parse(model: type[C], data: Any) -> C:
-    return model.model_validate(data)
+    """Validate an RPC argument; a bad one is the caller's mistake (``InvalidRequest`` naming
+    each field), never an internal error."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        problems = [{"loc": list(p["loc"]), "msg": p["msg"], "type": p["type"]}
+                    for p in error.errors(include_url=False, include_input=False)]
+        raise InvalidRequest(f"not a valid {model.__name__}", problems) from None
 
 
 def utcnow() -> datetime:
@@ -107,6 +116,48 @@ class Revocations(Contract):
     cursor: int
 
 
+CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$"), AfterValidator(check_country)]
+DeliveryChannel = Literal["email_pdf", "letter", "einvoice"]
+
+
+class Address(Contract):
+    street: str = Field(min_length=1, max_length=200)
+    postal_code: str = Field(min_length=1, max_length=20)
+    city: str = Field(min_length=1, max_length=100)
+    country: CountryCode
+
+
+class Company(Contract):
+    legal_name: str = Field(min_length=1, max_length=200)
+    organisation_number: str | None = Field(None, max_length=40)
+    vat_number: str | None = Field(None, pattern=r"^[A-Z]{2}[0-9A-Z+*.]{2,13}$")
+    country: CountryCode
+    address: Address | None = None
+
+
+class BankAccount(Contract):
+    iban: str = Field(pattern=r"^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$")
+    bic: str | None = Field(None, pattern=r"^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$")
+
+
+class BillingInfo(Contract):
+    """What invoices are made out to."""
+
+    legal_name: str = Field(min_length=1, max_length=200)
+    tax_id: str = Field(min_length=1, max_length=40)
+    address: Address
+    bank_account: BankAccount | None = None
+
+
+class MailingInfo(Contract):
+    """Where documents go."""
+
+    recipient: str = Field(min_length=1, max_length=200)
+    phone: str = Field(pattern=r"^\+?[0-9][0-9 ()\-]{4,24}$")
+    address: Address
+    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
 class AccountOut(Contract):
     id: str
     company_name: str
@@ -116,6 +167,21 @@ class AccountOut(Contract):
     currency: str
     cash_balance: MoneyOut
     created_at: datetime
+    voucher_balance: MoneyOut | None = None
+    credit_limit: MoneyOut | None = None
+    in_arrears: bool = False
+    arrears_amount: MoneyOut | None = None
+    country: str | None = None
+    vat_number: str | None = None
+    billing_info_complete: bool = False
+    mailing_info_complete: bool = False
+    missing: list[str] = Field(default_factory=list, description="what the profile still lacks")
+    delivery_channel: DeliveryChannel = "email_pdf"
+    einvoice_capable: bool = False
+    einvoice_participant_id: str | None = None
+    notifications_enabled: bool = True
+    language: Literal["en", "sv", "ru"] = "en"
+    payment_reference: str | None = None
 
 
 class PrincipalOut(Contract):
@@ -318,6 +384,22 @@ class AccountRegistered(Event):
     user_id: str
 
 
+class ProfileChanged(Event):
+    """The profile as it is now (every part), after any change to it."""
+
+    source = "billing"
+    type = "profile_changed"
+    account_id: str
+    company: Company
+    billing_info: BillingInfo | None
+    mailing_info: MailingInfo | None
+    delivery_channel: DeliveryChannel
+    einvoice_capable: bool
+    notifications_enabled: bool
+    language: Literal["en", "sv", "ru"]
+    profile_version: int
+
+
 class EmailVerified(Event):
     source = "billing"
     type = "email_verified"
@@ -369,7 +451,7 @@ class DocumentReady(Event):
 # -- mail (sent by the documents service on behalf of any service) -------------------------------
 
 Language = Literal["en", "sv", "ru"]
-MailTemplate = Literal["verify_email", "reset_password"]
+MailTemplate = Literal["verify_email", "reset_password", "einvoice_unavailable"]
 
 
 class MailRequested(Event):

@@ -116,6 +116,13 @@ class PasswordRejected(BusinessError):
 
 
 @shared
+class EinvoiceNotAvailable(BusinessError):
+    code = "einvoice_not_available"
+    default_message = ("the organisation number is not in the e-invoice directory: choose PDF by "
+                       "e-mail or letter, or correct the organisation number")
+
+
+@shared
 class InvalidCredentials(BusinessError):
     code = "invalid_credentials"
     default_message = "e-mail address or password is wrong"

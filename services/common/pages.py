@@ -55,3 +55,27 @@ def page(items: list[dict[str, Any]], limit: int, at_key: str, id_key: str = "id
         cursor = encode_cursor(at if isinstance(at, datetime) else datetime.fromisoformat(at),
                                last[id_key])
     return {"items": items, "next_cursor": cursor}
+
+
+def encode_key_cursor(key: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([key]).encode()).rstrip(b"=").decode()
+
+
+def decode_key_cursor(cursor: str | None) -> str | None:
+    """The cursor of a list ordered by one text key (ascending)."""
+    if not cursor:
+        return None
+    try:
+        (key,) = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return str(key)
+    except (ValueError, TypeError, binascii.Error):
+        raise InvalidRequest("the cursor is not one this list gave out",
+                             {"field": "cursor"}) from None
+
+
+def key_page(items: list[dict[str, Any]], limit: int, key: str) -> dict[str, Any]:
+    """``items`` holds up to ``limit + 1`` rows in key order; the extra one says a next page
+    exists."""
+    more = len(items) > limit
+    items = items[:limit]
+    return {"items": items, "next_cursor": encode_key_cursor(items[-1][key]) if more else None}

@@ -34,6 +34,7 @@ class Api:
         self.http = httpx.Client(base_url=base + "/api/v1", timeout=30)
         self.mail = mail
         self.token: str | None = None
+        self.email: str | None = None
 
     def headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
@@ -59,6 +60,7 @@ class Api:
         verified = self.post("/auth/verify", {"token": testing.link_token(mail)})
         assert verified.status_code == 200, verified.text
         self.login(email, PASSWORD)
+        self.email = email
         return {**body, "email": email}
 
     def top_up(self, account_id: str, amount: str) -> dict[str, Any]:
