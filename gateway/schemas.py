@@ -9,7 +9,7 @@ from typing import Annotated, Generic, Literal, TypeVar
 from pydantic import AfterValidator, BaseModel, Field, StrictBool
 
 from gateway.validation import Body, PositiveMoneyIn, StrictQuantity
-from services.common.contracts import Currency
+from services.common.contracts import Address, BankAccount, BillingInfo, Company, Currency, MailingInfo
 from services.common.countries import check_country
 
 Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2",
@@ -100,44 +100,13 @@ class Page(BaseModel, Generic[T]):
 
 
 
-class AddressIn(Body):
-    street: str = Field(min_length=1, max_length=200)
-    postal_code: str = Field(min_length=1, max_length=20)
-    city: str = Field(min_length=1, max_length=100)
-    country: Country
-
-
-class CompanyIn(Body):
-    legal_name: str = Field(min_length=1, max_length=200)
-    organisation_number: str | None = Field(None, max_length=40, description="tells whether the "
-                                            "company can receive e-invoices")
-    vat_number: str | None = Field(None, pattern=r"^[A-Z]{2}[0-9A-Z+*.]{2,13}$",
-                                   examples=["SE556677889901"])
-    country: Country
-    address: AddressIn | None = None
-
-
-class BankAccountIn(Body):
-    iban: str = Field(pattern=r"^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$", examples=["SE4550000000058398257466"])
-    bic: str | None = Field(None, pattern=r"^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$")
-
-
-class BillingInfoIn(Body):
-    """What invoices are made out to."""
-
-    legal_name: str = Field(min_length=1, max_length=200)
-    tax_id: str = Field(min_length=1, max_length=40)
-    address: AddressIn
-    bank_account: BankAccountIn | None = None
-
-
-class MailingInfoIn(Body):
-    """Where documents go."""
-
-    recipient: str = Field(min_length=1, max_length=200)
-    phone: str = Field(pattern=r"^\+?[0-9][0-9 ()\-]{4,24}$", examples=["+46 8 123 456 78"])
-    address: AddressIn
-    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# The profile's parts are the shared contracts themselves (unknown fields refused, every part
+# validated), so the gateway and billing cannot disagree on them.
+AddressIn = Address
+CompanyIn = Company
+BankAccountIn = BankAccount
+BillingInfoIn = BillingInfo
+MailingInfoIn = MailingInfo
 
 
 class DeliveryIn(Body):

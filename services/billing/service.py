@@ -346,31 +346,39 @@ class BillingService(Pingable):
         if channel not in profile.CHANNELS:
             raise InvalidRequest(f"the channel is one of {', '.join(profile.CHANNELS)}",
                                  {"field": "channel"})
-        with self.db.transaction() as session:
-            account = repository.account(session, account_id, lock=True)
+
+        def choose(session: Session, account: Account) -> None:
             if channel == "einvoice" and not repository.einvoice_capable(session, account):
                 raise EinvoiceNotAvailable(details={
                     "participant_id": account.participant_id,
                     "organisation_number": account.organisation_number, "country": account.country})
             account.delivery_channel = channel  # type: ignore[assignment]
-            self._profile_changed(session, account)
-            return self._account_out(account, session).wire()
+
+        return self._change_account(account_id, choose)
 
     @rpc
     def set_notifications(self, account_id: str, enabled: bool) -> dict[str, Any]:
-        with self.db.transaction() as session:
-            account = repository.account(session, account_id, lock=True)
+        def switch(_: Session, account: Account) -> None:
             account.notifications_enabled = bool(enabled)
-            self._profile_changed(session, account)
-            return self._account_out(account, session).wire()
+
+        return self._change_account(account_id, switch)
 
     @rpc
     def set_language(self, account_id: str, language: str) -> dict[str, Any]:
         if language not in ("en", "sv", "ru"):
             raise InvalidRequest("the language is en, sv or ru", {"field": "language"})
+
+        def speak(_: Session, account: Account) -> None:
+            account.language = language  # type: ignore[assignment]
+
+        return self._change_account(account_id, speak)
+
+    def _change_account(self, account_id: str,
+                        change: Callable[[Session, Account], None]) -> dict[str, Any]:
+        """One profile change: the account locked, changed, announced; answers the account."""
         with self.db.transaction() as session:
             account = repository.account(session, account_id, lock=True)
-            account.language = language  # type: ignore[assignment]
+            change(session, account)
             self._profile_changed(session, account)
             return self._account_out(account, session).wire()
 
