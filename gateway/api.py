@@ -346,6 +346,51 @@ async def top_up(
     return await once(request, me.user_id, key, [account_id, data], handler)
 
 
+# -- vouchers and the ledger ------------------------------------------------------------------------
+
+
+@router.get("/account/ledger", tags=["accounts"], response_model=schemas.Page[schemas.LedgerLineOut],
+            responses=responses(*SIGNED_IN, 422))
+async def my_ledger(
+    request: Request, me: Principal = Depends(principal), limit: int | None = Limit,
+    cursor: str | None = Cursor,
+    since: str | None = Query(None, alias="from", pattern=r"^\d{4}-\d{2}-\d{2}$",
+                              description="first day, YYYY-MM-DD"),
+    until: str | None = Query(None, alias="to", pattern=r"^\d{4}-\d{2}-\d{2}$",
+                              description="last day, YYYY-MM-DD"),
+    kind: list[str] | None = Query(None, max_length=10, description="top_up, order_charge, "
+                                   "refund, voucher_redeemed, ... (repeat for several)"),
+    wallet: str | None = Query(None, pattern="^(cash|voucher)$"),
+) -> Response:
+    """Every movement of the wallets, newest first, with the balance after it."""
+    return await relay(request, "billing", "ledger", me.own_account(), limit, cursor, kind, wallet,
+                       since, until)
+
+
+@router.post("/account/vouchers/redeem", status_code=201, tags=["accounts"],
+             response_model=LedgerEntryOut, responses=responses(*WRITE, 404))
+async def redeem_voucher(request: Request, body: schemas.RedeemIn,
+                         me: Principal = Depends(principal)) -> Any:
+    """Put a voucher into the voucher wallet (422 `voucher_invalid` or `voucher_expired`, 409
+    `voucher_used`).  Voucher money pays orders; it is never paid out or invoiced."""
+    return await call(request, "billing", "redeem_voucher", me.own_account(), body.code, me.user_id)
+
+
+@router.post("/admin/vouchers", status_code=201, tags=["operator"],
+             responses=responses(*WRITE, 403, 404))
+async def create_voucher(request: Request, body: schemas.VoucherIn, me: Principal = Depends(operator),
+                         key: str | None = IdempotencyKey) -> JSONResponse:
+    data = body.model_dump(mode="json")
+
+    async def handler() -> tuple[int, Any]:
+        return 201, await call(request, "billing", "create_voucher", {
+            "code": data["code"], "amount": data["amount"]["amount"],
+            "currency": data["amount"]["currency"], "expires_on": data["expires_on"],
+            "uses": data["uses"], "account_id": data["account_id"], "created_by": me.user_id})
+
+    return await once(request, me.user_id, key, data, handler)
+
+
 # -- catalogue and orders -------------------------------------------------------------------------
 
 

@@ -4,9 +4,10 @@ integers (see ``gateway.validation``)."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, Field, StrictBool
+from pydantic import AfterValidator, BaseModel, Field, StrictBool, StrictInt
 
 from gateway.validation import Body, PositiveMoneyIn, StrictQuantity
 from services.common.contracts import Address, BankAccount, BillingInfo, Company, Currency, MailingInfo
@@ -129,3 +130,30 @@ class ParticipantOut(BaseModel):
     participant_id: str
     name: str
     updated_at: str
+
+
+# -- vouchers and the ledger -----------------------------------------------------------------------
+
+
+class VoucherIn(Body):
+    code: str | None = Field(None, pattern=r"^[A-Z0-9-]{4,40}$", description="made up when left out")
+    amount: PositiveMoneyIn
+    expires_on: date = Field(description="the last day it can be redeemed")
+    uses: StrictInt = Field(1, ge=1, le=1_000_000, description="how many accounts may redeem it")
+    account_id: str | None = Field(None, max_length=36, description="only this account may")
+
+
+class RedeemIn(Body):
+    code: str = Field(min_length=1, max_length=60)
+
+
+class LedgerLineOut(BaseModel):
+    id: str
+    entry_id: str
+    kind: str
+    wallet: Literal["cash", "voucher"]
+    amount: dict[str, str]
+    reference: str
+    order_id: str | None
+    balance_after: dict[str, str] | None
+    at: str

@@ -1,11 +1,14 @@
 """Billing's command line, for the people who run the installation.
 
     python -m services.billing.cli create-operator --email E [--password P]
+    python -m services.billing.cli check-ledger
 
 Operators (the seller's staff) are made only here (and by ``BOOTSTRAP_OPERATOR_*`` at start),
 never through the API.  Without ``--password`` the password is read from the terminal (or
 from standard input when it is not a terminal).  The database is the one the billing service
-uses (``BILLING_DATABASE_URL`` or the embedded default), migrated first.
+uses (``BILLING_DATABASE_URL`` or the embedded default), migrated first.  ``check-ledger``
+proves every entry balances and every wallet's recorded balances equal its postings; it prints
+each problem and exits 1 if there is any.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import uuid
 
 from sqlalchemy.orm import Session
 
-from services.billing import credentials, domain, repository
+from services.billing import credentials, domain, ledger_check, repository
 from services.billing.models import User
 from services.common.config import load_settings
 from services.common.contracts import utcnow
@@ -46,6 +49,22 @@ def create_operator(email: str, password: str) -> str:
         engine.dispose()
 
 
+def check_ledger() -> int:
+    settings = load_settings()
+    url = settings.database_url("billing")
+    migrate("billing", url)
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            found = list(ledger_check.problems(session))
+    finally:
+        engine.dispose()
+    for problem in found:
+        print(problem)
+    print(f"ledger {'has ' + str(len(found)) + ' problem(s)' if found else 'is whole'}")
+    return 1 if found else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.billing.cli",
                                      description=__doc__.splitlines()[0])
@@ -53,7 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     create = commands.add_parser("create-operator", help="a member of the seller's staff")
     create.add_argument("--email", required=True)
     create.add_argument("--password", help="read from the terminal when left out")
+    commands.add_parser("check-ledger", help="prove the ledger balances")
     args = parser.parse_args(argv)
+    if args.command == "check-ledger":
+        return check_ledger()
     password = args.password
     if password is None:
         password = getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")

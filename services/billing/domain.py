@@ -1,10 +1,19 @@
 """Billing rules in plain Python: addresses, and the shape of each ledger entry (passwords
 and mail tokens are in ``credentials``).
 
-Books: ``customer_cash`` (what the seller owes the customer: the cash balance),
-``bank`` (money received from outside) and ``sales`` (revenue).  A top-up moves money from
-``bank`` into ``customer_cash``; paying an order moves it from ``customer_cash`` to ``sales``.
-Every entry's postings sum to zero.
+The ledger is double entry: every movement is one journal entry whose postings sum to zero in
+each currency, across these books (a customer's wallets carry its account id):
+
+* ``customer_cash`` — the cash wallet: what the seller holds for the customer (can go below
+  zero only for a postpaid account, down to minus its credit limit);
+* ``customer_voucher`` — the voucher wallet: promotional money, spendable on orders, never paid
+  out or refunded as cash, never invoiced;
+* ``bank``, ``card_clearing`` — money received by wire or card;
+* ``revenue_clearing`` — what orders were paid (until invoicing recognises it);
+* ``voucher_liability`` — vouchers redeemed into wallets;
+* ``receivables`` — what customers owe (postpaid, payment invoices).
+
+Entries are never changed: a correction is a new entry (``reversal``).
 """
 
 from __future__ import annotations
@@ -15,8 +24,14 @@ from services.common.errors import InsufficientFunds, InvalidRequest
 from services.common.money import Money
 
 CUSTOMER_CASH = "customer_cash"
+CUSTOMER_VOUCHER = "customer_voucher"
 BANK = "bank"
-SALES = "sales"
+CARD_CLEARING = "card_clearing"
+REVENUE_CLEARING = "revenue_clearing"
+VOUCHER_LIABILITY = "voucher_liability"
+RECEIVABLES = "receivables"
+WALLETS = {CUSTOMER_CASH: "cash", CUSTOMER_VOUCHER: "voucher"}
+PAYMENT_METHODS = ("balance", "voucher", "balance+voucher")
 
 
 def normalise_email(email: str) -> str:
@@ -42,16 +57,89 @@ def top_up(account_id: str, amount: Money) -> list[Leg]:
     return balanced([Leg(CUSTOMER_CASH, account_id, amount), Leg(BANK, None, -amount)])
 
 
-def pay_from_cash(account_id: str, amount: Money, cash_balance: Money) -> list[Leg]:
-    if amount.amount <= 0:
+@dataclass(frozen=True)
+class Split:
+    """How an order's total is paid: the voucher wallet's part and the cash wallet's part."""
+
+    cash: Money
+    voucher: Money
+
+    @property
+    def total(self) -> Money:
+        return self.cash + self.voucher
+
+
+def split_payment(method: str, total: Money, cash: Money, voucher: Money,
+                  credit_limit: Money | None = None) -> Split:
+    """The part of ``total`` each wallet pays.  ``balance`` pays from cash, which may go down
+    to minus the credit limit; ``voucher`` from the voucher wallet alone; ``balance+voucher``
+    spends the voucher wallet first and the rest from cash.  Refuses what the wallets cannot
+    cover (``insufficient_funds`` naming the wallet)."""
+    if method not in PAYMENT_METHODS:
+        raise InvalidRequest(f"the payment method is one of {', '.join(PAYMENT_METHODS)}",
+                             {"field": "payment_method"})
+    if total.amount <= 0:
         raise InvalidRequest("a charge must be a positive amount", {"field": "amount"})
-    if cash_balance < amount:
-        raise InsufficientFunds(
-            f"the cash balance {cash_balance} does not cover {amount}",
-            {"balance": str(cash_balance.amount), "required": str(amount.amount),
-             "currency": amount.currency},
-        )
-    return balanced([Leg(CUSTOMER_CASH, account_id, -amount), Leg(SALES, None, amount)])
+    zero = Money.zero(total.currency)
+    if method == "voucher":
+        if voucher < total:
+            raise insufficient("voucher", voucher, total)
+        return Split(cash=zero, voucher=total)
+    from_voucher = zero
+    if method == "balance+voucher" and zero < voucher:
+        from_voucher = voucher if voucher < total else total
+    from_cash = total - from_voucher
+    spendable = cash + (credit_limit or zero)
+    if spendable < from_cash:
+        raise insufficient("cash", cash, from_cash, credit_limit)
+    return Split(cash=from_cash, voucher=from_voucher)
+
+
+def insufficient(wallet: str, balance: Money, required: Money,
+                 credit_limit: Money | None = None) -> InsufficientFunds:
+    details: dict[str, str] = {"wallet": wallet, "balance": str(balance.amount),
+                               "required": str(required.amount), "currency": required.currency}
+    if credit_limit is not None and credit_limit.amount:
+        details["credit_limit"] = str(credit_limit.amount)
+    return InsufficientFunds(f"the {wallet} balance {balance} does not cover {required}", details)
+
+
+def pay_order(account_id: str, split: Split) -> list[Leg]:
+    legs = [Leg(REVENUE_CLEARING, None, split.total)]
+    if split.cash.amount:
+        legs.append(Leg(CUSTOMER_CASH, account_id, -split.cash))
+    if split.voucher.amount:
+        legs.append(Leg(CUSTOMER_VOUCHER, account_id, -split.voucher))
+    return balanced(legs)
+
+
+def pay_from_cash(account_id: str, amount: Money, cash_balance: Money) -> list[Leg]:
+    """Pay from the cash wallet alone (a prepaid account)."""
+    split = split_payment("balance", amount, cash_balance, Money.zero(amount.currency))
+    return pay_order(account_id, split)
+
+
+def refund_order(account_id: str, cash: Money, voucher: Money) -> list[Leg]:
+    """Give back what an order was paid, each part to the wallet it came from."""
+    total = cash + voucher
+    if total.amount <= 0 or cash.amount < 0 or voucher.amount < 0:
+        raise InvalidRequest("a refund is a positive amount", {"field": "amount"})
+    legs = [Leg(REVENUE_CLEARING, None, -total)]
+    if cash.amount:
+        legs.append(Leg(CUSTOMER_CASH, account_id, cash))
+    if voucher.amount:
+        legs.append(Leg(CUSTOMER_VOUCHER, account_id, voucher))
+    return balanced(legs)
+
+
+def redeem_voucher(account_id: str, amount: Money) -> list[Leg]:
+    return balanced([Leg(CUSTOMER_VOUCHER, account_id, amount),
+                     Leg(VOUCHER_LIABILITY, None, -amount)])
+
+
+def reversal(legs: list[Leg]) -> list[Leg]:
+    """The entry that undoes another: every posting negated."""
+    return balanced([Leg(leg.book, leg.account_id, -leg.amount) for leg in legs])
 
 
 def balanced(legs: list[Leg]) -> list[Leg]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from services.common.commands import CommandMixin
@@ -136,6 +136,10 @@ class JournalEntry(Base):
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
+    # the order a charge or refund belongs to (refunds are checked against its charges)
+    order_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    # who caused it: a user id, or "system"
+    actor: Mapped[str] = mapped_column(String(80), default="system")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     postings: Mapped[list[Posting]] = relationship(back_populates="entry", lazy="selectin")
@@ -143,7 +147,8 @@ class JournalEntry(Base):
 
 class Posting(Base):
     __tablename__ = "postings"
-    __table_args__ = (Index("ix_postings_book_account", "book", "account_id", "currency"),)
+    __table_args__ = (Index("ix_postings_book_account", "book", "account_id", "currency"),
+                      Index("ix_postings_account_id_id", "account_id", "id"))
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
@@ -153,8 +158,37 @@ class Posting(Base):
     account_id: Mapped[str | None] = mapped_column(String(36))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
+    # on a wallet posting: the wallet's balance after it (kept under the account's lock, and
+    # checked against the sum of postings by ``cli check-ledger``)
+    balance_after_minor: Mapped[int | None] = mapped_column(BigInteger)
 
     entry: Mapped[JournalEntry] = relationship(back_populates="postings")
+
+
+class Voucher(Base):
+    """A code operators hand out: redeemed into the voucher wallet, ``uses`` times at most, once
+    per account, until it expires; ``account_id`` set: only that account may redeem it."""
+
+    __tablename__ = "vouchers"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    expires_on: Mapped[date] = mapped_column(Date)
+    uses: Mapped[int] = mapped_column(Integer)
+    used: Mapped[int] = mapped_column(Integer, default=0)
+    account_id: Mapped[str | None] = mapped_column(String(36))
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class VoucherRedemption(Base):
+    __tablename__ = "voucher_redemptions"
+
+    code: Mapped[str] = mapped_column(ForeignKey("vouchers.code"), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    entry_id: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class Command(CommandMixin, Base):

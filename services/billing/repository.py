@@ -6,11 +6,12 @@ import json
 import math
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from services.billing.domain import CUSTOMER_CASH, Leg
+from services.billing.domain import CUSTOMER_CASH, CUSTOMER_VOUCHER, WALLETS, Leg
 from services.billing.models import (
     Account,
     EinvoiceParticipant,
@@ -41,15 +42,38 @@ def user_by_email(session: Session, email: str) -> User | None:
     return session.scalars(select(User).where(User.email == email)).first()
 
 
-def cash_balance(session: Session, account_id: str, currency: str) -> Money:
+def wallet_balance(session: Session, account_id: str, book: str, currency: str) -> Money:
+    """A wallet's balance: the sum of its postings."""
     minor = session.scalar(
         select(func.coalesce(func.sum(Posting.amount_minor), 0)).where(
-            Posting.book == CUSTOMER_CASH,
+            Posting.book == book,
             Posting.account_id == account_id,
             Posting.currency == currency,
         )
     )
     return Money.from_minor(int(minor or 0), currency)
+
+
+def cash_balance(session: Session, account_id: str, currency: str) -> Money:
+    return wallet_balance(session, account_id, CUSTOMER_CASH, currency)
+
+
+def voucher_balance(session: Session, account_id: str, currency: str) -> Money:
+    return wallet_balance(session, account_id, CUSTOMER_VOUCHER, currency)
+
+
+def paid_for_order(session: Session, account_id: str, order_id: str, currency: str) -> dict[str, Money]:
+    """What an order's charges minus its refunds took from each wallet, by book."""
+    rows = session.execute(
+        select(Posting.book, func.sum(Posting.amount_minor))
+        .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+        .where(JournalEntry.order_id == order_id, JournalEntry.account_id == account_id,
+               Posting.account_id == account_id, Posting.currency == currency)
+        .group_by(Posting.book)
+    ).all()
+    taken = {book: Money.from_minor(-int(total), currency) for book, total in rows}
+    zero = Money.zero(currency)
+    return {book: taken.get(book, zero) for book in (CUSTOMER_CASH, CUSTOMER_VOUCHER)}
 
 
 def entry_by_key(session: Session, idempotency_key: str) -> JournalEntry | None:
@@ -67,7 +91,20 @@ def record_entry(
     idempotency_key: str,
     amount: Money,
     legs: list[Leg],
+    order_id: str | None = None,
+    actor: str = "system",
 ) -> JournalEntry:
+    """Write one entry.  The caller holds the account's lock, so the balance each wallet
+    posting records after itself cannot be raced."""
+    postings = []
+    for leg in legs:
+        after = None
+        if leg.book in WALLETS and leg.account_id is not None:
+            before = wallet_balance(session, leg.account_id, leg.book, leg.amount.currency)
+            after = (before + leg.amount).minor
+        postings.append(Posting(book=leg.book, account_id=leg.account_id,
+                                amount_minor=leg.amount.minor, currency=leg.amount.currency,
+                                balance_after_minor=after))
     entry = JournalEntry(
         id=str(uuid.uuid4()),
         account_id=account_id,
@@ -76,15 +113,9 @@ def record_entry(
         idempotency_key=idempotency_key,
         amount_minor=amount.minor,
         currency=amount.currency,
-        postings=[
-            Posting(
-                book=leg.book,
-                account_id=leg.account_id,
-                amount_minor=leg.amount.minor,
-                currency=leg.amount.currency,
-            )
-            for leg in legs
-        ],
+        order_id=order_id,
+        actor=actor,
+        postings=postings,
     )
     session.add(entry)
     session.flush()
@@ -206,3 +237,28 @@ def contact_address(session: Session, account: Account) -> str:
         if email:
             return str(email)
     return account.email
+
+
+# -- vouchers and the ledger's pages ----------------------------------------------------------
+
+
+def wallet_postings(session: Session, account_id: str, limit: int, before_id: int | None,
+                    kinds: list[str] | None, wallet_books: list[str], since: datetime | None,
+                    until: datetime | None) -> list[Any]:
+    """The account's wallet postings with their entries, newest first, before a posting id."""
+    query = (select(Posting.id, Posting.book, Posting.amount_minor, Posting.currency,
+                    Posting.balance_after_minor, JournalEntry.id.label("entry_id"),
+                    JournalEntry.kind, JournalEntry.reference, JournalEntry.order_id,
+                    JournalEntry.created_at)
+             .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+             .where(Posting.account_id == account_id, Posting.book.in_(wallet_books))
+             .order_by(Posting.id.desc()).limit(limit))
+    if before_id is not None:
+        query = query.where(Posting.id < before_id)
+    if kinds:
+        query = query.where(JournalEntry.kind.in_(kinds))
+    if since is not None:
+        query = query.where(JournalEntry.created_at >= since)
+    if until is not None:
+        query = query.where(JournalEntry.created_at < until)
+    return list(session.execute(query))

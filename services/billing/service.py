@@ -13,7 +13,7 @@ from eventlet import tpool
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.billing import credentials, domain, profile, repository
+from services.billing import credentials, domain, profile, repository, vouchers
 from services.billing.models import (
     Account,
     Command,
@@ -23,6 +23,8 @@ from services.billing.models import (
     Revocation,
     User,
     UserToken,
+    Voucher,
+    VoucherRedemption,
 )
 from services.common import commands, pages
 from services.common.config import Settings
@@ -35,6 +37,7 @@ from services.common.contracts import (
     BillingInfo,
     ChargeOrder,
     Company,
+    CreateVoucher,
     CreditBalance,
     EmailVerified,
     ErrorOut,
@@ -47,10 +50,14 @@ from services.common.contracts import (
     OrderChargeRefused,
     PrincipalOut,
     ProfileChanged,
+    RefundIssued,
+    RefundOrder,
     RegisterAccount,
     Registered,
     Revocations,
     Revoked,
+    VoucherRedeemed,
+    money_wire,
     parse,
     utcnow,
     wire_time,
@@ -66,8 +73,10 @@ from services.common.errors import (
     InvalidRequest,
     NotFound,
     PaymentConflict,
+    RefundExceedsPayment,
     TokenInvalid,
     TooManyAttempts,
+    VoucherCodeTaken,
 )
 from services.common.messaging import Outbox, every, rpc
 from services.common.money import CURRENCIES, Money
@@ -473,25 +482,135 @@ class BillingService(Pingable):
 
     @rpc
     def charge_order(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Pay an order from the cash balance.  The order id is the request key: charging the
-        same order again answers with the first outcome, a refusal included, and a refusal is
-        announced (``order_charge_refused``) as a charge is (``order_charged``)."""
+        """Pay an order by the method its customer chose: ``balance`` (cash, down to minus the
+        credit limit), ``voucher``, or ``balance+voucher`` (the voucher wallet first, the rest
+        cash); the answer's ``cash`` and ``voucher`` say what each wallet paid.  The order id is
+        the request key: charging the same order again answers with the first outcome, a
+        refusal included, and a refusal is announced (``order_charge_refused``) as a charge is
+        (``order_charged``)."""
         request = parse(ChargeOrder, data)
+
+        def legs(session: Session, account: Account, amount: Money) -> list[domain.Leg]:
+            split = domain.split_payment(
+                request.payment_method, amount,
+                repository.cash_balance(session, account.id, account.currency),
+                repository.voucher_balance(session, account.id, account.currency))
+            return domain.pay_order(account.id, split)
+
         return self._move_money(
             request.account_id,
             Money(request.amount, request.currency),
             kind="order_charge",
             key=f"order:{request.order_id}:charge",
             reference=f"order {request.order_id}",
-            legs=lambda session, account, amount: domain.pay_from_cash(
-                account.id, amount, repository.cash_balance(session, account.id, account.currency)
-            ),
+            order_id=request.order_id,
+            legs=legs,
             announce=lambda entry: OrderCharged(entry=entry, order_id=request.order_id),
             announce_refusal=lambda error: OrderChargeRefused(
                 order_id=request.order_id, account_id=request.account_id,
                 error=ErrorOut(code=error.code, message=error.message, details=error.details),
             ),
         )
+
+    @rpc
+    def refund(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Give back part of an order's payment, each part to the wallet it came from (voucher
+        money never becomes cash), never more than the order's charges took from that wallet
+        less its earlier refunds.  Idempotent by ``refund_id``."""
+        request = parse(RefundOrder, data)
+        cash = Money(request.cash, request.currency)
+        voucher = Money(request.voucher, request.currency)
+
+        def legs(session: Session, account: Account, _: Money) -> list[domain.Leg]:
+            paid = repository.paid_for_order(session, account.id, request.order_id, account.currency)
+            for wallet, book, asked in (("cash", domain.CUSTOMER_CASH, cash),
+                                        ("voucher", domain.CUSTOMER_VOUCHER, voucher)):
+                if paid[book] < asked:
+                    raise RefundExceedsPayment(details={
+                        "wallet": wallet, "refundable": str(paid[book].amount),
+                        "requested": str(asked.amount), "currency": account.currency})
+            return domain.refund_order(account.id, cash, voucher)
+
+        return self._move_money(
+            request.account_id, cash + voucher,
+            kind="refund",
+            key=f"refund:{request.refund_id}",
+            reference=request.order_id,
+            order_id=request.order_id,
+            legs=legs,
+            announce=lambda entry: RefundIssued(entry=entry, order_id=request.order_id,
+                                                refund_id=request.refund_id),
+        )
+
+    # -- vouchers ------------------------------------------------------------------------------
+
+    @rpc
+    def create_voucher(self, data: dict[str, Any]) -> dict[str, Any]:
+        """An operator issues a voucher code (generated when none is given)."""
+        request = parse(CreateVoucher, data)
+        if request.currency not in CURRENCIES:
+            raise CurrencyNotSupported(f"{request.currency} is not supported")
+        amount = Money(request.amount, request.currency)
+        if amount.amount <= 0:
+            raise InvalidRequest("a voucher is worth a positive amount", {"field": "amount"})
+        if request.expires_on < utcnow().date():
+            raise InvalidRequest("the voucher would have expired already", {"field": "expires_on"})
+        code = request.code or vouchers.new_code()
+        try:
+            with self.db.transaction() as session:
+                if request.account_id is not None:
+                    repository.account(session, request.account_id)
+                voucher = Voucher(code=code, amount_minor=amount.minor, currency=amount.currency,
+                                  expires_on=request.expires_on, uses=request.uses, used=0,
+                                  account_id=request.account_id, created_by=request.created_by,
+                                  created_at=utcnow())
+                session.add(voucher)
+                session.flush()
+                return vouchers.voucher_out(voucher).wire()
+        except IntegrityError:
+            raise VoucherCodeTaken(details={"code": code}) from None
+
+    @rpc
+    def redeem_voucher(self, account_id: str, code: str, actor: str = "system") -> dict[str, Any]:
+        """Put a voucher's amount into the account's voucher wallet.  Once per account; a
+        repeat answers ``voucher_used``.  A code of another account's voucher answers
+        ``voucher_invalid``, as an unknown one does."""
+        code = code.strip().upper()
+        with self.db.transaction() as session:
+            account = repository.account(session, account_id, lock=True)
+            voucher = session.get(Voucher, code, with_for_update=True)
+            amount = vouchers.check_redeemable(voucher, account, session, utcnow().date())
+            assert voucher is not None
+            entry = repository.record_entry(
+                session, account_id=account.id, kind="voucher_redeemed",
+                reference=f"voucher {code}", idempotency_key=f"voucher:{code}:{account.id}",
+                amount=amount, legs=domain.redeem_voucher(account.id, amount), actor=actor)
+            voucher.used += 1
+            session.add(VoucherRedemption(code=code, account_id=account.id, entry_id=entry.id,
+                                          created_at=utcnow()))
+            out = self._entry_out(session, entry)
+            self.outbox.add(session, VoucherRedeemed(entry=out, code=code))
+            return out.wire()
+
+    # -- the ledger --------------------------------------------------------------------------
+
+    @rpc
+    def ledger(self, account_id: str, limit: int | None = None, cursor: str | None = None,
+               kinds: list[str] | None = None, wallet: str | None = None,
+               since: str | None = None, until: str | None = None) -> dict[str, Any]:
+        """The account's wallet movements, newest first: one line per wallet an entry moved,
+        with the wallet's balance after it.  Keyset pages, so a year of entries never loads
+        whole."""
+        size = pages.check_limit(limit)
+        repository.account(self.db.session, account_id)
+        books = [b for b, name in domain.WALLETS.items() if wallet in (None, name)]
+        rows = repository.wallet_postings(
+            self.db.session, account_id, size + 1, pages.decode_id_cursor(cursor), kinds, books,
+            pages.parse_day(since, "from"), pages.parse_day(until, "to", next_day=True))
+        items = [ledger_line(row) for row in rows]
+        more = len(items) > size
+        items = items[:size]
+        return {"items": items, "next_cursor": pages.encode_id_cursor(rows[size - 1].id) if more else None}
 
     def _move_money(
         self,
@@ -504,6 +623,7 @@ class BillingService(Pingable):
         legs: Callable[[Session, Account, Money], list[domain.Leg]],
         announce: Callable[[LedgerEntryOut], Event],
         announce_refusal: Callable[[BusinessError], Event] | None = None,
+        order_id: str | None = None,
     ) -> dict[str, Any]:
         """Record one journal entry, at most once per ``key``; a repeat answers with the first
         outcome.  The account row is locked first, so concurrent movements of one account
@@ -533,6 +653,7 @@ class BillingService(Pingable):
                 idempotency_key=key,
                 amount=amount,
                 legs=entry_legs,
+                order_id=order_id,
             )
             out = self._entry_out(session, entry).wire()
             commands.remember(session, Command, kind, key, out)
@@ -549,14 +670,24 @@ class BillingService(Pingable):
         return first
 
     def _entry_out(self, session: Session, entry: JournalEntry) -> LedgerEntryOut:
+        moved = {book: 0 for book in domain.WALLETS}
+        for posting in entry.postings:
+            if posting.book in moved and posting.account_id == entry.account_id:
+                moved[posting.book] += posting.amount_minor
+        currency = entry.currency
         return LedgerEntryOut(
             entry_id=entry.id,
             account_id=entry.account_id,
             kind=entry.kind,
-            amount=MoneyOut.of(Money.from_minor(entry.amount_minor, entry.currency)),
+            amount=MoneyOut.of(Money.from_minor(entry.amount_minor, currency)),
             reference=entry.reference,
-            balance=MoneyOut.of(repository.cash_balance(session, entry.account_id, entry.currency)),
+            balance=MoneyOut.of(repository.cash_balance(session, entry.account_id, currency)),
             created_at=entry.created_at,
+            cash=MoneyOut.minor(moved[domain.CUSTOMER_CASH], currency),
+            voucher=MoneyOut.minor(moved[domain.CUSTOMER_VOUCHER], currency),
+            voucher_balance=MoneyOut.of(repository.voucher_balance(session, entry.account_id,
+                                                                   currency)),
+            order_id=entry.order_id,
         )
 
     def _account_out(self, account: Account, session: Session | None = None) -> AccountOut:
@@ -577,7 +708,8 @@ class BillingService(Pingable):
             currency=account.currency,
             cash_balance=MoneyOut.of(balance),
             created_at=account.created_at,
-            voucher_balance=zero,
+            voucher_balance=MoneyOut.of(repository.voucher_balance(session, account.id,
+                                                                   account.currency)),
             credit_limit=zero,
             in_arrears=in_arrears,
             arrears_amount=MoneyOut.of(-balance) if in_arrears else zero,
@@ -600,6 +732,23 @@ class BillingService(Pingable):
         return PrincipalOut(
             user_id=user.id, account_id=user.account_id, email=user.email, role=user.role
         )
+
+
+def ledger_line(row: Any) -> dict[str, Any]:
+    """A wallet posting as the API lists it."""
+    currency = row.currency
+    return {
+        "id": str(row.id),
+        "entry_id": row.entry_id,
+        "kind": row.kind,
+        "wallet": domain.WALLETS[row.book],
+        "amount": money_wire(row.amount_minor, currency),
+        "reference": row.order_id if row.kind == "refund" and row.order_id else row.reference,
+        "order_id": row.order_id,
+        "balance_after": money_wire(row.balance_after_minor, currency)
+        if row.balance_after_minor is not None else None,
+        "at": wire_time(row.created_at),
+    }
 
 
 def loaded(text: str | None) -> dict[str, Any] | None:

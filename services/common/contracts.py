@@ -8,7 +8,7 @@ validate them with these models.  Every event carries ``event_id``, ``occurred_a
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
@@ -204,6 +204,39 @@ class ChargeOrder(Contract):
     order_id: str
     amount: Amount
     currency: Currency
+    payment_method: Literal["balance", "voucher", "balance+voucher"] = "balance"
+
+
+class RefundOrder(Contract):
+    """Give back part of what an order was paid, each part to the wallet it came from.
+    ``refund_id`` is the request key: a repeat answers the first refund."""
+
+    refund_id: str = Field(min_length=1, max_length=100)
+    account_id: str
+    order_id: str
+    cash: Amount
+    voucher: Amount
+    currency: Currency
+
+
+class CreateVoucher(Contract):
+    code: str | None = Field(None, pattern=r"^[A-Z0-9-]{4,40}$")
+    amount: Amount
+    currency: Currency
+    expires_on: date
+    uses: int = Field(1, ge=1, le=1_000_000)
+    account_id: str | None = None
+    created_by: str
+
+
+class VoucherOut(Contract):
+    code: str
+    amount: MoneyOut
+    expires_on: date
+    uses: int
+    used: int
+    account_id: str | None
+    created_at: datetime
 
 
 class ErrorOut(Contract):
@@ -215,6 +248,9 @@ class ErrorOut(Contract):
 
 
 class LedgerEntryOut(Contract):
+    """One movement of an account's money.  ``cash`` and ``voucher`` say what it moved in each
+    wallet (into it positive); ``balance`` and ``voucher_balance`` are the wallets after it."""
+
     entry_id: str
     account_id: str
     kind: str
@@ -222,6 +258,10 @@ class LedgerEntryOut(Contract):
     reference: str
     balance: MoneyOut
     created_at: datetime
+    cash: MoneyOut | None = None
+    voucher: MoneyOut | None = None
+    voucher_balance: MoneyOut | None = None
+    order_id: str | None = None
 
 
 # -- orders -----------------------------------------------------------------------------------
@@ -412,6 +452,21 @@ class BalanceCredited(Event):
     source = "billing"
     type = "balance_credited"
     entry: LedgerEntryOut
+
+
+class RefundIssued(Event):
+    source = "billing"
+    type = "refund_issued"
+    entry: LedgerEntryOut
+    order_id: str
+    refund_id: str
+
+
+class VoucherRedeemed(Event):
+    source = "billing"
+    type = "voucher_redeemed"
+    entry: LedgerEntryOut
+    code: str
 
 
 class OrderCharged(Event):

@@ -135,6 +135,36 @@ class InsufficientFunds(BusinessError):
 
 
 @shared
+class RefundExceedsPayment(BusinessError):
+    code = "refund_exceeds_payment"
+    default_message = "the refund is more than what the order paid from that wallet"
+
+
+@shared
+class VoucherInvalid(BusinessError):
+    code = "voucher_invalid"
+    default_message = "no such voucher code"
+
+
+@shared
+class VoucherExpired(BusinessError):
+    code = "voucher_expired"
+    default_message = "the voucher has expired"
+
+
+@shared
+class VoucherUsed(BusinessError):
+    code = "voucher_used"
+    default_message = "the voucher has been used"
+
+
+@shared
+class VoucherCodeTaken(BusinessError):
+    code = "voucher_code_taken"
+    default_message = "a voucher with this code exists already"
+
+
+@shared
 class CurrencyNotSupported(BusinessError):
     code = "currency_not_supported"
     default_message = "this currency is not supported for the account"

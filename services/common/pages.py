@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from services.common.errors import InvalidRequest
@@ -79,3 +79,28 @@ def key_page(items: list[dict[str, Any]], limit: int, key: str) -> dict[str, Any
     more = len(items) > limit
     items = items[:limit]
     return {"items": items, "next_cursor": encode_key_cursor(items[-1][key]) if more else None}
+
+
+def encode_id_cursor(last_id: int) -> str:
+    return encode_key_cursor(str(last_id))
+
+
+def decode_id_cursor(cursor: str | None) -> int | None:
+    key = decode_key_cursor(cursor)
+    if key is None:
+        return None
+    if not key.isdigit():
+        raise InvalidRequest("the cursor is not one this list gave out", {"field": "cursor"})
+    return int(key)
+
+
+def parse_day(value: str | None, field: str, next_day: bool = False) -> datetime | None:
+    """A ``YYYY-MM-DD`` filter as the UTC midnight that starts it (or ends it: ``next_day``)."""
+    if value is None:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise InvalidRequest("a date is YYYY-MM-DD", {"field": field}) from None
+    start = datetime.combine(day, time.min, tzinfo=UTC)
+    return start + timedelta(days=1) if next_day else start

@@ -2,12 +2,14 @@
 when they race, and retried charges have the effect of one."""
 
 import uuid
+from decimal import Decimal
 
 import eventlet
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from services.billing import ledger_check
 from services.billing.models import Posting
 from services.billing.service import BillingService
 from services.common.db import make_engine
@@ -27,9 +29,16 @@ def credit(rpc, account_id: str, amount: str) -> None:
                                 "reference": "test", "idempotency_key": uuid.uuid4().hex})
 
 
-def charge(rpc, account_id: str, amount: str, order_id: str | None = None) -> dict:
+def charge(rpc, account_id: str, amount: str, order_id: str | None = None,
+           method: str = "balance") -> dict:
     return rpc.billing.charge_order({"account_id": account_id, "order_id": order_id or uuid.uuid4().hex,
-                                     "amount": amount, "currency": "EUR"})
+                                     "amount": amount, "currency": "EUR", "payment_method": method})
+
+
+def give_voucher(rpc, account_id: str, amount: str) -> None:
+    code = rpc.billing.create_voucher({"amount": amount, "currency": "EUR",
+                                       "expires_on": "2999-12-31", "created_by": "test"})["code"]
+    rpc.billing.redeem_voucher(account_id, code)
 
 
 def test_concurrent_charges_cannot_overdraw_the_cash_balance(run_services, rpc, rpc_factory):
@@ -48,6 +57,35 @@ def test_concurrent_charges_cannot_overdraw_the_cash_balance(run_services, rpc, 
     assert outcomes.count("charged") == 3
     assert outcomes.count("refused") == 5
     assert rpc.billing.get_account(account_id)["cash_balance"]["amount"] == "10.00"
+
+
+def test_concurrent_voucher_and_split_charges_overdraw_neither_wallet(run_services, rpc, rpc_factory,
+                                                                      database_urls):
+    run_services(BillingService)
+    account_id = register(rpc)
+    credit(rpc, account_id, "50.00")
+    give_voucher(rpc, account_id, "40.00")
+    methods = ["voucher", "balance+voucher", "balance"] * 4
+
+    def attempt(method: str) -> tuple[str, int, int]:
+        try:
+            paid = charge(rpc_factory(), account_id, "15.00", method=method)
+        except InsufficientFunds:
+            return method, 0, 0
+        return method, -int(Decimal(paid["cash"]["amount"]) * 100), -int(
+            Decimal(paid["voucher"]["amount"]) * 100)
+
+    outcomes = list(eventlet.GreenPool(12).imap(attempt, methods))
+    shown = rpc.billing.get_account(account_id)
+    cash, voucher = shown["cash_balance"]["amount"], shown["voucher_balance"]["amount"]
+    assert Decimal(cash) >= 0 and Decimal(voucher) >= 0
+    assert 5000 - sum(o[1] for o in outcomes) == int(Decimal(cash) * 100)
+    assert 4000 - sum(o[2] for o in outcomes) == int(Decimal(voucher) * 100)
+    assert sum(o[1] + o[2] for o in outcomes) >= 6000  # 90.00 held: at least four charges went
+    engine = make_engine(database_urls["billing"])
+    with Session(engine) as session:
+        assert list(ledger_check.problems(session)) == []
+    engine.dispose()
 
 
 def test_charging_the_same_order_twice_concurrently_charges_once(run_services, rpc, rpc_factory):

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services.billing.models import User
@@ -56,3 +56,31 @@ def test_create_operator_refuses_a_common_password(database_urls):
     refused = cli(database_urls, "create-operator", "--email", email, "--password", "password1234")
     assert refused.returncode == 2 and "common" in refused.stderr
     assert operator_named(database_urls, email) is None
+
+
+def test_check_ledger_passes_a_whole_ledger_and_names_a_tampered_balance(database_urls, run_services,
+                                                                         rpc):
+    from services.billing.models import Posting
+    from services.billing.service import BillingService
+
+    run_services(BillingService)
+    account_id = rpc.billing.register_account({
+        "email": f"{uuid.uuid4().hex[:10]}@example.com", "password": "long-enough-pw",
+        "country": "SE", "company_name": "Check AB"})["account_id"]
+    rpc.billing.credit_balance({"account_id": account_id, "amount": "10.00", "currency": "EUR",
+                                "reference": "wire", "idempotency_key": uuid.uuid4().hex})
+    whole = cli(database_urls, "check-ledger")
+    assert (whole.returncode, whole.stdout.strip().splitlines()[-1]) == (0, "ledger is whole"), whole.stdout
+
+    engine = make_engine(database_urls["billing"], reads=True)
+    with engine.connect() as connection:
+        posting_id = connection.scalar(select(Posting.id).where(Posting.account_id == account_id))
+        tamper = update(Posting).where(Posting.id == posting_id)
+        connection.execute(tamper.values(balance_after_minor=Posting.balance_after_minor + 1))
+        try:
+            broken = cli(database_urls, "check-ledger")
+        finally:
+            connection.execute(tamper.values(balance_after_minor=Posting.balance_after_minor - 1))
+    engine.dispose()
+    assert broken.returncode == 1
+    assert f"posting {posting_id}: cash wallet of {account_id} records 1001" in broken.stdout

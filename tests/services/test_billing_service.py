@@ -98,7 +98,8 @@ def test_a_refused_charge_is_remembered_even_after_a_top_up(ledger, billing_db, 
 
     assert (again.value.message, again.value.details) == (first.value.message,
                                                          first.value.details)
-    assert first.value.details == {"balance": "0.00", "required": "50.00", "currency": "EUR"}
+    assert first.value.details == {"wallet": "cash", "balance": "0.00", "required": "50.00",
+                                   "currency": "EUR"}
     assert balance(ledger, account_id) == "100.00"
     assert entries_of(billing_db, order_id) == 0
     (refused,) = outbox.of_type("order_charge_refused")

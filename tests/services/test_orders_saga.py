@@ -31,11 +31,13 @@ ACCOUNT = "acc-" + "1" * 32
 TWO_VMS = {"lines": [{"sku": "VM-S-1M", "quantity": 2}], "po_number": "PO-7"}
 # 2 x 20.00 net + 25 % VAT
 TWO_VMS_TOTAL = {"amount": "50.00", "currency": "EUR"}
+FROM_BALANCE = {"payment_method": "balance"}
 
 
 def insufficient() -> InsufficientFunds:
     return InsufficientFunds("the cash balance 0.00 EUR does not cover 50.00 EUR",
-                             {"balance": "0.00", "required": "50.00", "currency": "EUR"})
+                             {"wallet": "cash", "balance": "0.00", "required": "50.00",
+                              "currency": "EUR"})
 
 
 def stored(orders_db, order_id: str) -> Order:
@@ -99,7 +101,7 @@ def test_a_charge_billing_confirms_completes_the_order_once_and_announces_it_onc
     assert [line["paid_cash"] for line in answer["lines"]] == [TWO_VMS_TOTAL]
     assert [line["implementation"] for line in answer["lines"]] == ["succeeded"]
     assert charge_bodies(billing) == [
-        {"account_id": ACCOUNT, "order_id": answer["id"], **TWO_VMS_TOTAL}]
+        {"account_id": ACCOUNT, "order_id": answer["id"], **TWO_VMS_TOTAL, **FROM_BALANCE}]
     (announced,) = outbox.events
     assert announced.type == "order_implemented"
     assert announced.wire()["order"] == answer
@@ -174,7 +176,7 @@ def test_a_repeat_after_a_timeout_asks_billing_again_for_the_same_order_and_comp
     assert again["status"] == "completed"
     first_body, second_body = charge_bodies(billing)
     assert second_body == first_body == {"account_id": ACCOUNT, "order_id": first["id"],
-                                         **TWO_VMS_TOTAL}
+                                         **TWO_VMS_TOTAL, **FROM_BALANCE}
     assert outbox.types() == ["order_implemented"]
 
 
@@ -320,7 +322,8 @@ def test_the_reconciler_settles_orders_left_awaiting_payment_by_billings_answer(
     asked = [args[0] for _, args in billing.calls[before:]]
     assert sorted(body["order_id"] for body in asked) == sorted(answers)
     for body in asked:
-        assert body == {"account_id": ACCOUNT, "order_id": body["order_id"], **TWO_VMS_TOTAL}
+        assert body == {"account_id": ACCOUNT, "order_id": body["order_id"], **TWO_VMS_TOTAL,
+                        **FROM_BALANCE}
     assert stored(orders_db, old_paid).status == "completed"
     assert stored(orders_db, old_refused).status == "cancelled"
     assert '"insufficient_funds"' in stored(orders_db, old_refused).payment_refusal

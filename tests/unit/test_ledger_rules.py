@@ -9,7 +9,7 @@ import pytest
 from services.billing.domain import (
     BANK,
     CUSTOMER_CASH,
-    SALES,
+    REVENUE_CLEARING,
     Leg,
     balanced,
     normalise_email,
@@ -71,18 +71,19 @@ def test_top_up_must_be_positive(value):
 
 def test_paying_moves_money_from_customer_cash_to_sales():
     legs = pay_from_cash("acc", eur("30.00"), cash_balance=eur("100.00"))
-    assert books(legs) == {CUSTOMER_CASH: eur("-30.00"), SALES: eur("30.00")}
+    assert books(legs) == {CUSTOMER_CASH: eur("-30.00"), REVENUE_CLEARING: eur("30.00")}
 
 
 def test_paying_exactly_the_cash_balance_is_allowed():
     legs = pay_from_cash("acc", eur("100.00"), cash_balance=eur("100.00"))
-    assert books(legs)[SALES] == eur("100.00")
+    assert books(legs)[REVENUE_CLEARING] == eur("100.00")
 
 
 def test_paying_more_than_the_cash_balance_is_refused_with_insufficient_funds():
     with pytest.raises(InsufficientFunds) as refused:
         pay_from_cash("acc", eur("100.01"), cash_balance=eur("100.00"))
-    assert refused.value.details == {"balance": "100.00", "required": "100.01", "currency": "EUR"}
+    assert refused.value.details == {"wallet": "cash", "balance": "100.00", "required": "100.01",
+                                     "currency": "EUR"}
 
 
 @pytest.mark.parametrize("value", ["0", "-5.00"])
