@@ -315,6 +315,41 @@ async def delete_participant(request: Request, participant_id: str,
     return Response(status_code=204)
 
 
+@router.get("/admin/accounts", tags=["operator"], response_model=schemas.Page[AccountOut],
+            responses=responses(*SIGNED_IN, 403, 422))
+async def search_accounts(
+    request: Request, me: Principal = Depends(operator), limit: int | None = Limit,
+    cursor: str | None = Cursor,
+    q: str | None = Query(None, max_length=100, description="part of a name, e-mail or "
+                          "organisation number"),
+) -> Response:
+    return await relay(request, "billing", "search_accounts", q, limit, cursor)
+
+
+@router.put("/admin/accounts/{account_id}/credit-limit", tags=["operator"], response_model=AccountOut,
+            responses=responses(*PROFILE_WRITE, 403))
+async def put_credit_limit(request: Request, account_id: str, body: schemas.CreditLimitIn,
+                           me: Principal = Depends(operator)) -> Response:
+    """Make the account postpaid: orders may take its cash balance down to minus this, and a
+    negative cash balance is arrears.  Zero makes it prepaid again."""
+    amount = body.amount.model_dump(mode="json")
+    return await relay(request, "billing", "set_credit_limit", account_id, amount["amount"],
+                       amount["currency"])
+
+
+@router.get("/account/statement", tags=["accounts"], responses=responses(*SIGNED_IN, 422))
+async def my_statement(
+    request: Request, me: Principal = Depends(principal), limit: int | None = Limit,
+    cursor: str | None = Cursor,
+    since: str | None = Query(None, alias="from", pattern=r"^\d{4}-\d{2}-\d{2}$"),
+    until: str | None = Query(None, alias="to", pattern=r"^\d{4}-\d{2}-\d{2}$"),
+) -> Response:
+    """The cash wallet over a period: opening balance, movements oldest first (in pages),
+    closing balance."""
+    return await relay(request, "billing", "statement", me.own_account(), since, until, limit,
+                       cursor)
+
+
 @router.get("/admin/accounts/{account_id}", tags=["operator"], response_model=AccountOut,
             responses=responses(*READ_ONE, 403))
 async def any_account(request: Request, account_id: str,

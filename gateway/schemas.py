@@ -9,7 +9,7 @@ from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, Field, StrictBool, StrictInt
 
-from gateway.validation import Body, PositiveMoneyIn, StrictQuantity
+from gateway.validation import Body, MoneyIn, PositiveMoneyIn, StrictQuantity
 from services.common.contracts import Address, BankAccount, BillingInfo, Company, Currency, MailingInfo
 from services.common.countries import check_country
 
@@ -157,3 +157,7 @@ class LedgerLineOut(BaseModel):
     order_id: str | None
     balance_after: dict[str, str] | None
     at: str
+
+
+class CreditLimitIn(Body):
+    amount: MoneyIn = Field(description="zero or more")

@@ -42,6 +42,10 @@ class Account(Base):
     payment_reference: Mapped[str] = mapped_column(String(25), unique=True)
     # raised by every profile change, so consumers can order what they hear
     profile_version: Mapped[int] = mapped_column(Integer, default=1)
+    # a postpaid account may take its cash balance down to minus this (an operator sets it)
+    credit_limit_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    # raised by every change of standing (``arrears_changed`` carries it)
+    standing_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
@@ -53,6 +57,18 @@ class EinvoiceParticipant(Base):
     participant_id: Mapped[str] = mapped_column(String(60), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class OverdueInvoice(Base):
+    """A payment invoice the invoicing service reported overdue and not yet settled."""
+
+    __tablename__ = "overdue_invoices"
+
+    payment_invoice_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    amount_due_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    since: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class ReferenceCounter(Base):

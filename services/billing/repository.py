@@ -17,13 +17,14 @@ from services.billing.models import (
     EinvoiceParticipant,
     JournalEntry,
     LoginFailure,
+    OverdueInvoice,
     Posting,
     ReferenceCounter,
     Revocation,
     User,
     UserToken,
 )
-from services.common.contracts import utcnow
+from services.common.contracts import MoneyOut, Standing, utcnow
 from services.common.errors import NotFound
 from services.common.money import Money
 
@@ -262,3 +263,71 @@ def wallet_postings(session: Session, account_id: str, limit: int, before_id: in
     if until is not None:
         query = query.where(JournalEntry.created_at < until)
     return list(session.execute(query))
+
+
+# -- standing -------------------------------------------------------------------------------------
+
+
+def overdue_total(session: Session, account_id: str, currency: str) -> Money:
+    minor = session.scalar(select(func.coalesce(func.sum(OverdueInvoice.amount_due_minor), 0))
+                           .where(OverdueInvoice.account_id == account_id,
+                                  OverdueInvoice.currency == currency))
+    return Money.from_minor(int(minor or 0), currency)
+
+
+def standing_of(session: Session, account: Account) -> Standing:
+    currency = account.currency
+    cash = cash_balance(session, account.id, currency)
+    overdue = overdue_total(session, account.id, currency)
+    zero = Money.zero(currency)
+    owed = (zero - cash if cash < zero else zero) + overdue
+    return Standing(
+        account_id=account.id, cash_balance=MoneyOut.of(cash),
+        voucher_balance=MoneyOut.of(voucher_balance(session, account.id, currency)),
+        credit_limit=MoneyOut.minor(account.credit_limit_minor, currency),
+        overdue_invoices=MoneyOut.of(overdue), in_arrears=zero < owed,
+        arrears_amount=MoneyOut.of(owed), version=account.standing_version)
+
+
+def cash_before(session: Session, account_id: str, currency: str, moment: datetime | None) -> Money:
+    """The cash wallet's balance just before ``moment`` (None: ever)."""
+    query = (select(func.coalesce(func.sum(Posting.amount_minor), 0))
+             .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+             .where(Posting.book == CUSTOMER_CASH, Posting.account_id == account_id,
+                    Posting.currency == currency))
+    if moment is not None:
+        query = query.where(JournalEntry.created_at < moment)
+    return Money.from_minor(int(session.scalar(query) or 0), currency)
+
+
+def statement_postings(session: Session, account_id: str, limit: int, after_id: int | None,
+                       since: datetime | None, until: datetime | None) -> list[Any]:
+    """The cash wallet's postings in a period, oldest first, after a posting id."""
+    query = (select(Posting.id, Posting.book, Posting.amount_minor, Posting.currency,
+                    Posting.balance_after_minor, JournalEntry.id.label("entry_id"),
+                    JournalEntry.kind, JournalEntry.reference, JournalEntry.order_id,
+                    JournalEntry.created_at)
+             .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+             .where(Posting.account_id == account_id, Posting.book == CUSTOMER_CASH)
+             .order_by(Posting.id).limit(limit))
+    if after_id is not None:
+        query = query.where(Posting.id > after_id)
+    if since is not None:
+        query = query.where(JournalEntry.created_at >= since)
+    if until is not None:
+        query = query.where(JournalEntry.created_at < until)
+    return list(session.execute(query))
+
+
+def search_accounts(session: Session, text: str | None, limit: int, after: str | None) -> list[Account]:
+    """Accounts whose name, e-mail or organisation number contains ``text``, by id."""
+    query = select(Account).order_by(Account.id).limit(limit)
+    if text:
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        query = query.where(or_(Account.company_name.ilike(pattern, escape="\\"),
+                                Account.email.ilike(pattern, escape="\\"),
+                                Account.organisation_number.ilike(pattern, escape="\\")))
+    if after is not None:
+        query = query.where(Account.id > after)
+    return list(session.scalars(query))

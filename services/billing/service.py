@@ -7,6 +7,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from eventlet import tpool
@@ -20,6 +21,8 @@ from services.billing.models import (
     EinvoiceParticipant,
     JournalEntry,
     OutboxMessage,
+    OverdueInvoice,
+    ProcessedEvent,
     Revocation,
     User,
     UserToken,
@@ -33,6 +36,7 @@ from services.common.contracts import (
     AccountRegistered,
     AccountSnapshot,
     Address,
+    ArrearsChanged,
     BalanceCredited,
     BillingInfo,
     ChargeOrder,
@@ -48,6 +52,8 @@ from services.common.contracts import (
     MoneyOut,
     OrderCharged,
     OrderChargeRefused,
+    PaymentInvoiceOverdue,
+    PaymentInvoiceSettled,
     PrincipalOut,
     ProfileChanged,
     RefundIssued,
@@ -56,6 +62,7 @@ from services.common.contracts import (
     Registered,
     Revocations,
     Revoked,
+    Standing,
     VoucherRedeemed,
     money_wire,
     parse,
@@ -78,7 +85,7 @@ from services.common.errors import (
     TooManyAttempts,
     VoucherCodeTaken,
 )
-from services.common.messaging import Outbox, every, rpc
+from services.common.messaging import Outbox, every, first_delivery, handles, rpc
 from services.common.money import CURRENCIES, Money
 from services.common.service import Pingable
 
@@ -462,6 +469,95 @@ class BillingService(Pingable):
             profile_version=account.profile_version,
         ))
 
+    # -- standing ------------------------------------------------------------------------------
+
+    @rpc
+    def get_standing(self, account_id: str) -> dict[str, Any]:
+        """Balances, credit limit, and whether (and by how much) the account is in arrears."""
+        return repository.standing_of(self.db.session,
+                                      repository.account(self.db.session, account_id)).wire()
+
+    @rpc
+    def set_credit_limit(self, account_id: str, amount: str, currency: str) -> dict[str, Any]:
+        """An operator makes the account postpaid: orders may take its cash balance down to
+        minus this.  Zero makes it prepaid again (a negative balance stays arrears)."""
+        limit = Money(Decimal(amount), currency)
+        if limit.amount < 0:
+            raise InvalidRequest("a credit limit is zero or more", {"field": "amount"})
+        with self.db.transaction() as session:
+            account = repository.account(session, account_id, lock=True)
+            if currency != account.currency:
+                raise CurrencyNotSupported(f"the account keeps its balance in {account.currency}")
+            account.credit_limit_minor = limit.minor
+            return self._account_out(account, session).wire()
+
+    @handles(PaymentInvoiceOverdue)
+    def on_payment_invoice_overdue(self, payload: dict[str, Any]) -> None:
+        evt = parse(PaymentInvoiceOverdue, payload)
+        with self.db.transaction() as session:
+            if not first_delivery(session, ProcessedEvent, "payment_invoice_overdue", evt.event_id):
+                return
+            account = repository.account(session, evt.account_id, lock=True)
+            before = repository.standing_of(session, account)
+            due = evt.amount_due.money()
+            found = session.get(OverdueInvoice, evt.payment_invoice_id)
+            if found is None:
+                session.add(OverdueInvoice(payment_invoice_id=evt.payment_invoice_id,
+                                           account_id=account.id, amount_due_minor=due.minor,
+                                           currency=due.currency, since=evt.occurred_at))
+            else:
+                found.amount_due_minor = due.minor
+            self._announce_standing(session, account, before)
+
+    @handles(PaymentInvoiceSettled)
+    def on_payment_invoice_settled(self, payload: dict[str, Any]) -> None:
+        evt = parse(PaymentInvoiceSettled, payload)
+        with self.db.transaction() as session:
+            if not first_delivery(session, ProcessedEvent, "payment_invoice_settled", evt.event_id):
+                return
+            account = repository.account(session, evt.account_id, lock=True)
+            before = repository.standing_of(session, account)
+            found = session.get(OverdueInvoice, evt.payment_invoice_id)
+            if found is not None:
+                session.delete(found)
+            self._announce_standing(session, account, before)
+
+    @rpc
+    def statement(self, account_id: str, since: str | None = None, until: str | None = None,
+                  limit: int | None = None, cursor: str | None = None) -> dict[str, Any]:
+        """The cash wallet over a period: the balance before it, its movements (oldest first,
+        in pages), and the balance at its end.  A page is one keyset query, so a year of a
+        million entries is read page by page, never whole."""
+        size = pages.check_limit(limit)
+        account = repository.account(self.db.session, account_id)
+        start, end = pages.parse_day(since, "from"), pages.parse_day(until, "to", next_day=True)
+        rows = repository.statement_postings(self.db.session, account.id, size + 1,
+                                             pages.decode_id_cursor(cursor), start, end)
+        more = len(rows) > size
+        rows = rows[:size]
+        currency = account.currency
+        return {
+            "currency": currency,
+            "from": since, "to": until,
+            "opening_balance": MoneyOut.of(
+                repository.cash_before(self.db.session, account.id, currency, start)
+                if start is not None else Money.zero(currency)).wire(),
+            "closing_balance": MoneyOut.of(repository.cash_before(self.db.session, account.id,
+                                                                  currency, end)).wire(),
+            "items": [ledger_line(row) for row in rows],
+            "next_cursor": pages.encode_id_cursor(rows[-1].id) if more else None,
+        }
+
+    @rpc
+    def search_accounts(self, text: str | None = None, limit: int | None = None,
+                        cursor: str | None = None) -> dict[str, Any]:
+        """Operators: accounts whose name, e-mail or organisation number contains ``text``."""
+        size = pages.check_limit(limit)
+        rows = repository.search_accounts(self.db.session, text, size + 1,
+                                          pages.decode_key_cursor(cursor))
+        items = [self._account_out(row).wire() for row in rows]
+        return pages.key_page(items, size, "id")
+
     @rpc
     def get_account(self, account_id: str) -> dict[str, Any]:
         return self._account_out(repository.account(self.db.session, account_id)).wire()
@@ -494,7 +590,8 @@ class BillingService(Pingable):
             split = domain.split_payment(
                 request.payment_method, amount,
                 repository.cash_balance(session, account.id, account.currency),
-                repository.voucher_balance(session, account.id, account.currency))
+                repository.voucher_balance(session, account.id, account.currency),
+                Money.from_minor(account.credit_limit_minor, account.currency))
             return domain.pay_order(account.id, split)
 
         return self._move_money(
@@ -630,6 +727,7 @@ class BillingService(Pingable):
         queue: a balance check cannot be raced, and neither can a repeat."""
         with self.db.transaction() as session:
             account = repository.account(session, account_id, lock=True)
+            standing = repository.standing_of(session, account)
             prior = commands.replay(session, Command, kind, key)
             if prior is not None:
                 return self._check_same(prior, account_id, amount)
@@ -658,7 +756,19 @@ class BillingService(Pingable):
             out = self._entry_out(session, entry).wire()
             commands.remember(session, Command, kind, key, out)
             self.outbox.add(session, announce(LedgerEntryOut.model_validate(out)))
+            self._announce_standing(session, account, standing)
         return out
+
+    def _announce_standing(self, session: Session, account: Account, before: Standing) -> None:
+        """Emit ``arrears_changed`` when the account's arrears changed (in or out, or how
+        much), with a rising version."""
+        session.flush()
+        after = repository.standing_of(session, account)
+        if (after.in_arrears, after.arrears_amount) == (before.in_arrears, before.arrears_amount):
+            return
+        account.standing_version += 1
+        self.outbox.add(session, ArrearsChanged(
+            standing=after.model_copy(update={"version": account.standing_version})))
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -692,13 +802,11 @@ class BillingService(Pingable):
 
     def _account_out(self, account: Account, session: Session | None = None) -> AccountOut:
         session = session or self.db.session
-        balance = repository.cash_balance(session, account.id, account.currency)
-        zero = MoneyOut.of(Money.zero(account.currency))
         billing = loaded(account.billing_info)
         mailing = loaded(account.mailing_info)
         billing_address = (profile.one_line(billing["address"]) if billing
                            else account.billing_address)
-        in_arrears = balance.amount < 0
+        standing = repository.standing_of(session, account)
         return AccountOut(
             id=account.id,
             company_name=account.company_name,
@@ -706,13 +814,12 @@ class BillingService(Pingable):
             organisation_number=account.organisation_number,
             billing_address=billing_address,
             currency=account.currency,
-            cash_balance=MoneyOut.of(balance),
+            cash_balance=standing.cash_balance,
             created_at=account.created_at,
-            voucher_balance=MoneyOut.of(repository.voucher_balance(session, account.id,
-                                                                   account.currency)),
-            credit_limit=zero,
-            in_arrears=in_arrears,
-            arrears_amount=MoneyOut.of(-balance) if in_arrears else zero,
+            voucher_balance=standing.voucher_balance,
+            credit_limit=standing.credit_limit,
+            in_arrears=standing.in_arrears,
+            arrears_amount=standing.arrears_amount,
             country=account.country,
             vat_number=account.vat_number,
             billing_info_complete=profile.billing_info_complete(billing),

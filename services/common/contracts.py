@@ -454,6 +454,48 @@ class BalanceCredited(Event):
     entry: LedgerEntryOut
 
 
+class Standing(Contract):
+    """An account's standing: its wallets, how far it may go below zero, and whether it is in
+    arrears (cash below zero, or a payment invoice overdue) and by how much."""
+
+    account_id: str
+    cash_balance: MoneyOut
+    voucher_balance: MoneyOut
+    credit_limit: MoneyOut
+    overdue_invoices: MoneyOut
+    in_arrears: bool
+    arrears_amount: MoneyOut
+    version: int
+
+
+class ArrearsChanged(Event):
+    """Whether an account is in arrears, or how much it owes, changed; ``standing.version``
+    rises with every change so a consumer keeps the newest."""
+
+    source = "billing"
+    type = "arrears_changed"
+    standing: Standing
+
+
+class PaymentInvoiceOverdue(Event):
+    """The invoicing service's word that a payment invoice passed its due date unpaid."""
+
+    source = "invoicing"
+    type = "payment_invoice_overdue"
+    payment_invoice_id: str
+    account_id: str
+    amount_due: MoneyOut
+
+
+class PaymentInvoiceSettled(Event):
+    """An overdue (or open) payment invoice was paid in full, credited or voided."""
+
+    source = "invoicing"
+    type = "payment_invoice_settled"
+    payment_invoice_id: str
+    account_id: str
+
+
 class RefundIssued(Event):
     source = "billing"
     type = "refund_issued"

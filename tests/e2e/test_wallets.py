@@ -38,3 +38,31 @@ def test_a_customer_cannot_issue_vouchers_and_an_unknown_code_is_422(customer):
 def test_a_bad_ledger_filter_is_422(customer):
     answer = customer.get("/account/ledger?from=yesterday")
     assert (answer.status_code, answer.json()["error"]["code"]) == (422, "validation_error")
+
+
+def test_a_postpaid_account_orders_on_credit_and_shows_arrears(customer, operator):
+    account = customer.get("/account").json()
+    limit = operator.http.put(f"/admin/accounts/{account['id']}/credit-limit",
+                              json={"amount": {"amount": "100.00", "currency": "EUR"}},
+                              headers=operator.headers())
+    assert limit.status_code == 200, limit.text
+    assert limit.json()["credit_limit"]["amount"] == "100.00"
+
+    customer.order("VM-S-1M", 2)  # 2 × 20.00 + 25 % VAT
+
+    shown = customer.get("/account").json()
+    assert (shown["cash_balance"]["amount"], shown["in_arrears"], shown["arrears_amount"]["amount"]) == (
+        "-50.00", True, "50.00")
+    found = operator.items(f"/admin/accounts?q={account['company_name'].split()[0]}")
+    assert account["id"] in [a["id"] for a in found]
+    statement = customer.get("/account/statement").json()
+    assert (statement["opening_balance"]["amount"], statement["closing_balance"]["amount"]) == (
+        "0.00", "-50.00")
+
+
+def test_a_customer_cannot_set_a_credit_limit(customer):
+    account = customer.get("/account").json()
+    answer = customer.http.put(f"/admin/accounts/{account['id']}/credit-limit",
+                               json={"amount": {"amount": "100.00", "currency": "EUR"}},
+                               headers=customer.headers())
+    assert (answer.status_code, answer.json()["error"]["code"]) == (403, "forbidden")

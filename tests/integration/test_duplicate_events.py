@@ -13,6 +13,7 @@ from nameko.standalone.events import event_dispatcher
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from services.billing.service import BillingService
 from services.common import testing
 from services.common.contracts import (
     DocumentOut,
@@ -26,6 +27,7 @@ from services.common.contracts import (
     OrderCharged,
     OrderChargeRefused,
     PartySnapshot,
+    PaymentInvoiceOverdue,
 )
 from services.common.db import make_engine
 from services.common.errors import ServiceUnavailable
@@ -45,6 +47,7 @@ HANDLER_QUEUES = [
     "evt-billing-order_charged--orders.on_order_charged",
     "evt-billing-order_charge_refused--orders.on_order_charge_refused",
     "evt-billing-mail_requested--documents.on_mail_requested",
+    "evt-invoicing-payment_invoice_overdue--billing.on_payment_invoice_overdue",
 ]
 
 
@@ -115,10 +118,12 @@ def assert_nothing_dead_lettered(vhost: str) -> None:
 
 
 def test_every_event_type_delivered_twice_at_once_has_its_effect_once(
-    run_services, config, database_urls, amqp_uri
+    run_services, config, database_urls, amqp_uri, rpc
 ):
-    run_services(OrdersService, InvoicingService, DocumentsService)
-    account_id = str(uuid.uuid4())
+    run_services(OrdersService, InvoicingService, DocumentsService, BillingService)
+    account_id = rpc.billing.register_account({
+        "email": f"{uuid.uuid4().hex[:10]}@example.com", "password": "long-enough-pw",
+        "country": "SE", "company_name": "Twice AB"})["account_id"]
     paid, refused = (pending_order(database_urls["orders"], account_id) for _ in range(2))
     implemented = implemented_order(account_id)
     invoice = issued_invoice(account_id)
@@ -130,7 +135,9 @@ def test_every_event_type_delivered_twice_at_once_has_its_effect_once(
     mail = MailRequested(mail_id=f"verify:{uuid.uuid4()}", to="dup@example.com",
                          template="verify_email",
                          context={"company_name": "Dup AB", "valid_hours": "24", "link": "http://x/v"})
-    events: list[Event] = [implemented, invoice, ready, charged(account_id, paid), refusal, mail]
+    late = PaymentInvoiceOverdue(payment_invoice_id=str(uuid.uuid4()), account_id=account_id,
+                                 amount_due=MoneyOut(amount="12.00", currency="EUR"))
+    events: list[Event] = [implemented, invoice, ready, charged(account_id, paid), refusal, mail, late]
 
     deliver_concurrently(config, *events, *events)
 
@@ -152,6 +159,7 @@ def test_every_event_type_delivered_twice_at_once_has_its_effect_once(
     assert _implemented_events(url["orders"], paid) == 1
     assert count(url["documents"], select(func.count()).select_from(documents.Mail)
                  .where(documents.Mail.id == mail.mail_id)) == 1
+    assert rpc.billing.get_standing(account_id)["arrears_amount"]["amount"] == "12.00"
     assert_nothing_dead_lettered(vhost)
 
 
