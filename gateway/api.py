@@ -17,9 +17,9 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from gateway import idempotency, schemas
+from gateway import card_simulator, idempotency, schemas
 from gateway.auth import Principal
-from gateway.errors import responses
+from gateway.errors import SignatureInvalid, responses
 from gateway.validation import CheckedRoute
 from services.common.contracts import (
     AccountOut,
@@ -379,6 +379,53 @@ async def top_up(
         })
 
     return await once(request, me.user_id, key, [account_id, data], handler)
+
+
+# -- card payments -------------------------------------------------------------------------------
+
+
+def with_pay_url(request: Request, payment: dict[str, Any]) -> dict[str, Any]:
+    base = request.app.state.settings.console_url.rstrip("/")
+    return {**payment, "pay_url": f"{base}/sim/card/{payment['id']}"}
+
+
+@router.post("/account/card-payments", status_code=201, tags=["accounts"],
+             response_model=schemas.CardPaymentOut, responses=responses(*WRITE, 404))
+async def start_card_payment(request: Request, body: schemas.CardPaymentIn,
+                             me: Principal = Depends(principal),
+                             key: str | None = IdempotencyKey) -> JSONResponse:
+    """Top up by card: open `pay_url` (the processor's page), pay there, and the processor's
+    signed callback settles the payment (`status`: pending → succeeded | declined)."""
+    amount = body.amount.model_dump(mode="json")
+
+    async def handler() -> tuple[int, Any]:
+        made = await call(request, "billing", "create_card_payment", me.own_account(),
+                          amount["amount"], amount["currency"], request_key(me, key))
+        return 201, made
+
+    return await once(request, me.user_id, key, amount, handler,
+                      present=lambda made: with_pay_url(request, made))
+
+
+@router.get("/account/card-payments/{payment_id}", tags=["accounts"],
+            response_model=schemas.CardPaymentOut, responses=responses(*READ_ONE))
+async def card_payment(request: Request, payment_id: str, me: Principal = Depends(principal)) -> Any:
+    return with_pay_url(request, await call(request, "billing", "get_card_payment",
+                                            me.own_account(), payment_id))
+
+
+@router.post("/payments/card/callback", tags=["payments"], responses=responses(400, 404, 413, 503, 504))
+async def card_callback(request: Request) -> dict[str, Any]:
+    """The card processor's callback: verified by its HMAC signature (`Processor-Signature`),
+    idempotent, and tolerant of arriving twice or out of order."""
+    raw = await request.body()
+    secret = request.app.state.settings.card_webhook_secret
+    if not card_simulator.signature_valid(secret, raw, request.headers.get(card_simulator.SIGNATURE_HEADER)):
+        raise SignatureInvalid()
+    notice = schemas.CardCallbackIn.model_validate_json(raw)
+    settled = await call(request, "billing", "settle_card_payment", notice.payment_id,
+                         notice.status, notice.decline_reason, notice.processor_reference)
+    return {"received": True, "status": settled["status"]}
 
 
 # -- vouchers and the ledger ------------------------------------------------------------------------

@@ -42,6 +42,11 @@ class IdempotencyInProgress(e.BusinessError):
     default_message = "a request with this Idempotency-Key is still being processed; retry shortly"
 
 
+class SignatureInvalid(e.BusinessError):
+    code = "signature_invalid"
+    default_message = "the callback's signature does not match"
+
+
 class UpstreamError(e.BusinessError):
     code = "service_error"
     default_message = "a service failed unexpectedly; the request had no effect or can be retried"
@@ -80,6 +85,7 @@ STATUS: dict[type[e.BusinessError], int] = {
     IdempotencyKeyReused: 422,
     IdempotencyInProgress: 409,
     UpstreamError: 502,
+    SignatureInvalid: 400,
 }
 
 class ErrorDetail(BaseModel):

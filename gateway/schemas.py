@@ -161,3 +161,25 @@ class LedgerLineOut(BaseModel):
 
 class CreditLimitIn(Body):
     amount: MoneyIn = Field(description="zero or more")
+
+
+class CardPaymentIn(Body):
+    amount: PositiveMoneyIn
+
+
+class CardPaymentOut(BaseModel):
+    id: str
+    status: Literal["pending", "succeeded", "declined"]
+    amount: dict[str, str]
+    decline_reason: str | None
+    payment_invoice_id: str | None
+    pay_url: str
+    created_at: str
+    settled_at: str | None
+
+
+class CardCallbackIn(BaseModel):
+    payment_id: str = Field(max_length=36)
+    status: Literal["pending", "succeeded", "declined"]
+    decline_reason: str | None = Field(None, max_length=60)
+    processor_reference: str | None = Field(None, max_length=100)

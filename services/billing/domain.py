@@ -132,6 +132,11 @@ def refund_order(account_id: str, cash: Money, voucher: Money) -> list[Leg]:
     return balanced(legs)
 
 
+def card_payment(account_id: str, amount: Money) -> list[Leg]:
+    """Money paid by card into the cash wallet (held by the processor until it pays out)."""
+    return balanced([Leg(CUSTOMER_CASH, account_id, amount), Leg(CARD_CLEARING, None, -amount)])
+
+
 def redeem_voucher(account_id: str, amount: Money) -> list[Leg]:
     return balanced([Leg(CUSTOMER_VOUCHER, account_id, amount),
                      Leg(VOUCHER_LIABILITY, None, -amount)])

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from services.common.commands import CommandMixin
@@ -69,6 +79,29 @@ class OverdueInvoice(Base):
     amount_due_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     since: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class CardPayment(Base):
+    """Money a customer pays by card: ``pending`` until the processor's signed callback says
+    ``succeeded`` (the cash wallet is credited, or a payment invoice paid) or ``declined``."""
+
+    __tablename__ = "card_payments"
+    __table_args__ = (UniqueConstraint("account_id", "request_key",
+                                       name="uq_card_payments_request_key"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    request_key: Mapped[str | None] = mapped_column(String(250))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    purpose: Mapped[str] = mapped_column(String(20))  # top_up | payment_invoice
+    payment_invoice_id: Mapped[str | None] = mapped_column(String(36))
+    status: Mapped[Literal["pending", "succeeded", "declined"]] = mapped_column(String(20))
+    decline_reason: Mapped[str | None] = mapped_column(String(60))
+    processor_reference: Mapped[str | None] = mapped_column(String(100))
+    entry_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    settled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class ReferenceCounter(Base):

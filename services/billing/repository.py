@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from services.billing.domain import CUSTOMER_CASH, CUSTOMER_VOUCHER, WALLETS, Leg
 from services.billing.models import (
     Account,
+    CardPayment,
     EinvoiceParticipant,
     JournalEntry,
     LoginFailure,
@@ -331,3 +332,8 @@ def search_accounts(session: Session, text: str | None, limit: int, after: str |
     if after is not None:
         query = query.where(Account.id > after)
     return list(session.scalars(query))
+
+
+def card_payment_by_key(session: Session, account_id: str, request_key: str) -> CardPayment | None:
+    return session.scalars(select(CardPayment).where(CardPayment.account_id == account_id,
+                                                     CardPayment.request_key == request_key)).first()

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from services.billing import credentials, domain, profile, repository, vouchers
 from services.billing.models import (
     Account,
+    CardPayment,
     Command,
     EinvoiceParticipant,
     JournalEntry,
@@ -39,6 +40,7 @@ from services.common.contracts import (
     ArrearsChanged,
     BalanceCredited,
     BillingInfo,
+    CardPaymentOut,
     ChargeOrder,
     Company,
     CreateVoucher,
@@ -54,6 +56,7 @@ from services.common.contracts import (
     OrderChargeRefused,
     PaymentInvoiceOverdue,
     PaymentInvoiceSettled,
+    PaymentReceived,
     PrincipalOut,
     ProfileChanged,
     RefundIssued,
@@ -639,6 +642,87 @@ class BillingService(Pingable):
                                                 refund_id=request.refund_id),
         )
 
+    # -- card payments -------------------------------------------------------------------------
+
+    @rpc
+    def create_card_payment(self, account_id: str, amount: str, currency: str,
+                            request_key: str | None = None) -> dict[str, Any]:
+        """Start a top-up by card: ``pending`` until the processor's callback settles it.  A
+        repeated ``request_key`` answers the payment it started."""
+        money = Money(Decimal(amount), currency)
+        if money.amount <= 0:
+            raise InvalidRequest("a card payment is a positive amount", {"field": "amount"})
+        try:
+            with self.db.transaction() as session:
+                account = repository.account(session, account_id)
+                if request_key and (made := repository.card_payment_by_key(session, account.id,
+                                                                           request_key)):
+                    return card_payment_out(made).wire()
+                if currency != account.currency:
+                    raise CurrencyNotSupported(f"the account keeps its balance in {account.currency}")
+                payment = CardPayment(id=str(uuid.uuid4()), account_id=account.id,
+                                      request_key=request_key, amount_minor=money.minor,
+                                      currency=currency, purpose="top_up", status="pending",
+                                      created_at=utcnow())
+                session.add(payment)
+                session.flush()
+                return card_payment_out(payment).wire()
+        except IntegrityError:  # the same request twice at once: answer the one made
+            made = repository.card_payment_by_key(self.db.session, account_id, request_key or "")
+            if made is None:
+                raise
+            return card_payment_out(made).wire()
+
+    @rpc
+    def get_card_payment(self, account_id: str, payment_id: str) -> dict[str, Any]:
+        payment = self.db.session.get(CardPayment, payment_id)
+        if payment is None or payment.account_id != account_id:
+            raise NotFound("no such card payment", {"payment_id": payment_id})
+        return card_payment_out(payment).wire()
+
+    @rpc
+    def card_payment_for_processor(self, payment_id: str) -> dict[str, Any] | None:
+        """What the processor's page shows: the amount and whether it is still to be paid."""
+        payment = self.db.session.get(CardPayment, payment_id)
+        return None if payment is None else card_payment_out(payment).wire()
+
+    @rpc
+    def settle_card_payment(self, payment_id: str, status: str, decline_reason: str | None = None,
+                            processor_reference: str | None = None) -> dict[str, Any]:
+        """The processor's verified callback.  The first final word wins: a repeat, or a late
+        ``pending`` after it, changes nothing; a success credits the cash wallet once."""
+        if status not in ("pending", "succeeded", "declined"):
+            raise InvalidRequest("status is pending, succeeded or declined", {"field": "status"})
+        found = self.db.session.get(CardPayment, payment_id)
+        if found is None:
+            raise NotFound("no such card payment", {"payment_id": payment_id})
+        account_id = found.account_id
+        self.db.session.rollback()
+        with self.db.transaction() as session:
+            account = repository.account(session, account_id, lock=True)
+            payment = session.get(CardPayment, payment_id, with_for_update=True)
+            assert payment is not None
+            if payment.status != "pending" or status == "pending":
+                return card_payment_out(payment).wire()
+            payment.status, payment.settled_at = status, utcnow()
+            payment.processor_reference = processor_reference
+            if status == "declined":
+                payment.decline_reason = (decline_reason or "declined")[:60]
+                return card_payment_out(payment).wire()
+            before = repository.standing_of(session, account)
+            amount = Money.from_minor(payment.amount_minor, payment.currency)
+            entry = repository.record_entry(
+                session, account_id=account.id, kind="card_payment",
+                reference=f"card payment {payment.id}", idempotency_key=f"card:{payment.id}",
+                amount=amount, legs=domain.card_payment(account.id, amount))
+            payment.entry_id = entry.id
+            out = self._entry_out(session, entry)
+            self.outbox.add(session, PaymentReceived(entry=out, method="card",
+                                                     payment_id=payment.id))
+            self.outbox.add(session, BalanceCredited(entry=out))
+            self._announce_standing(session, account, before)
+            return card_payment_out(payment).wire()
+
     # -- vouchers ------------------------------------------------------------------------------
 
     @rpc
@@ -839,6 +923,14 @@ class BillingService(Pingable):
         return PrincipalOut(
             user_id=user.id, account_id=user.account_id, email=user.email, role=user.role
         )
+
+
+def card_payment_out(payment: CardPayment) -> CardPaymentOut:
+    return CardPaymentOut(
+        id=payment.id, account_id=payment.account_id, status=payment.status,
+        amount=MoneyOut.minor(payment.amount_minor, payment.currency),
+        decline_reason=payment.decline_reason, payment_invoice_id=payment.payment_invoice_id,
+        created_at=payment.created_at, settled_at=payment.settled_at)
 
 
 def ledger_line(row: Any) -> dict[str, Any]:

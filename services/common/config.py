@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(1_048_576, gt=0)
     token_ttl_seconds: int = Field(12 * 3600, gt=0)
     console_url: str = Field("http://127.0.0.1:8000", description="base of the links in mails")
+    card_webhook_secret: str = Field("card-simulator-development-secret", min_length=16,
+                                     description="signs the card processor's callbacks")
+    card_sim_delay_seconds: float = Field(5.0, ge=0, description="the simulator's late card")
+    card_callback_url: str | None = Field(None, description="where the simulator sends its "
+                                          "callbacks (default: this gateway)")
     email_verification_ttl_seconds: int = Field(24 * 3600, gt=0)
     password_reset_ttl_seconds: int = Field(3600, gt=0)
     login_failure_limit: int = Field(100, ge=1, description="failed sign-ins per window")

@@ -496,6 +496,27 @@ class PaymentInvoiceSettled(Event):
     account_id: str
 
 
+class CardPaymentOut(Contract):
+    id: str
+    account_id: str
+    status: Literal["pending", "succeeded", "declined"]
+    amount: MoneyOut
+    decline_reason: str | None
+    payment_invoice_id: str | None
+    created_at: datetime
+    settled_at: datetime | None
+
+
+class PaymentReceived(Event):
+    """Money came in from outside (card, wire) and was credited."""
+
+    source = "billing"
+    type = "payment_received"
+    entry: LedgerEntryOut
+    method: Literal["card", "wire", "payment_order"]
+    payment_id: str
+
+
 class RefundIssued(Event):
     source = "billing"
     type = "refund_issued"

@@ -272,11 +272,14 @@ def running_product(tmp: Path, embedded: bool = False, **extra_env: str) -> Iter
     urls = {} if embedded else create_databases(prefix)
     vhost, amqp_uri = create_vhost()
     mail = MailSink(tmp / "mail")
+    port = free_port()
     env = {
         "ENVIRONMENT": "test",
         "AMQP_URI": amqp_uri,
         "GATEWAY_HOST": "127.0.0.1",
-        "GATEWAY_PORT": str(free_port()),
+        "GATEWAY_PORT": str(port),
+        "CONSOLE_URL": f"http://127.0.0.1:{port}",
+        "CARD_SIM_DELAY_SECONDS": "1",
         "DATA_DIR": str(tmp / "data"),
         "DEMO_DATA": "true",
         "BOOTSTRAP_OPERATOR_EMAIL": "operator@example.com",

@@ -234,3 +234,35 @@ def test_the_ledger_filters_by_kind_and_wallet_and_pages(billing):
     rest = billing.ledger(account_id, 4, first["next_cursor"])
     assert len(first["items"]) == 4 and len(rest["items"]) == 2 and rest["next_cursor"] is None
     assert {line["id"] for line in first["items"]}.isdisjoint(line["id"] for line in rest["items"])
+
+
+# -- card payments --------------------------------------------------------------------------------
+
+
+def test_a_card_payment_is_credited_once_whatever_callbacks_follow(billing, outbox):
+    account_id = account(billing)
+    payment = billing.create_card_payment(account_id, "12.00", "EUR", "key-1")
+    assert billing.create_card_payment(account_id, "12.00", "EUR", "key-1") == payment
+
+    for status in ("succeeded", "succeeded", "pending", "declined"):
+        shown = billing.settle_card_payment(payment["id"], status, "card_declined", "sim_1")
+
+    assert shown["status"] == "succeeded"
+    assert wallets(billing, account_id) == ("12.00", "0.00")
+    assert len(outbox.of_type("payment_received")) == 1
+
+
+def test_a_declined_card_payment_credits_nothing_and_a_later_success_is_ignored(billing):
+    account_id = account(billing)
+    payment = billing.create_card_payment(account_id, "12.00", "EUR")
+    billing.settle_card_payment(payment["id"], "declined", "card_declined")
+    assert billing.settle_card_payment(payment["id"], "succeeded")["status"] == "declined"
+    assert wallets(billing, account_id) == ("0.00", "0.00")
+
+
+def test_another_accounts_card_payment_is_not_found(billing):
+    from services.common.errors import NotFound
+
+    payment = billing.create_card_payment(account(billing), "12.00", "EUR")
+    with pytest.raises(NotFound):
+        billing.get_card_payment(account(billing), payment["id"])

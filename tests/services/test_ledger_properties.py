@@ -1,5 +1,6 @@
-"""Property test of the ledger: over random sequences of top-ups, voucher redemptions, charges
-by every payment method, refunds, and repeats of any of them with the same key, every entry
+"""Property test of the ledger: over random sequences of top-ups, card payments (with repeated
+and stale callbacks), voucher redemptions, charges by every payment method, refunds, and repeats
+of any of them with the same key, every entry
 balances, every wallet's recorded balances equal its postings, no wallet goes below zero (a
 prepaid account), each wallet holds exactly what the accepted movements say, and a repeat
 changes nothing."""
@@ -25,6 +26,7 @@ METHODS = st.sampled_from(["balance", "voucher", "balance+voucher"])
 operation = st.one_of(
     st.tuples(st.just("top_up"), st.integers(0, 1), CENTS),
     st.tuples(st.just("voucher"), st.integers(0, 1), CENTS),
+    st.tuples(st.just("card"), st.integers(0, 1), CENTS, st.sampled_from(["succeeded", "declined"])),
     st.tuples(st.just("charge"), st.integers(0, 1), CENTS, METHODS),
     st.tuples(st.just("refund"), st.integers(0, 30), st.floats(0, 1), st.floats(0, 1)),
     st.tuples(st.just("repeat"), st.integers(0, 30)),
@@ -84,6 +86,13 @@ def apply(billing, model: Model, accounts: list[str], op: tuple) -> None:
                                        "expires_on": "2999-12-31", "created_by": "prop"})["code"]
         billing.redeem_voucher(account, code)
         model.voucher[account] += op[2]
+    elif kind == "card":
+        account = accounts[op[1]]
+        payment = billing.create_card_payment(account, eur(op[2]), "EUR", uuid.uuid4().hex)
+        for status in (op[3], "pending", "succeeded", op[3]):  # repeats and stale callbacks
+            billing.settle_card_payment(payment["id"], status, "card_declined", "sim")
+        if op[3] == "succeeded":
+            model.cash[account] += op[2]
     elif kind == "charge":
         account, amount, method = accounts[op[1]], op[2], op[3]
         request = {"account_id": account, "order_id": str(uuid.uuid4()), "amount": eur(amount),
