@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, File, Header, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -426,6 +426,44 @@ async def card_callback(request: Request) -> dict[str, Any]:
     settled = await call(request, "billing", "settle_card_payment", notice.payment_id,
                          notice.status, notice.decline_reason, notice.processor_reference)
     return {"received": True, "status": settled["status"]}
+
+
+# -- wire transfers ------------------------------------------------------------------------------
+
+
+@router.get("/account/wire-instructions", tags=["accounts"], responses=responses(*READ_ONE))
+async def wire_instructions(request: Request, me: Principal = Depends(principal)) -> Any:
+    """The seller's bank account and the payment reference to quote: a transfer quoting it is
+    credited to this account's cash wallet when the bank statement is imported."""
+    return await call(request, "billing", "wire_instructions", me.own_account())
+
+
+@router.post("/admin/bank-statements", status_code=201, tags=["operator"],
+             responses=responses(*WRITE, 403))
+async def import_bank_statement(request: Request, file: UploadFile = File(
+        description="a camt.053.001.02 or .001.08 statement of the seller's account"),
+        me: Principal = Depends(operator)) -> Any:
+    """Import a statement: `{matched, unmatched, duplicates}` (an entry imported before, by the
+    bank's reference, is a duplicate and credits nothing)."""
+    content = await file.read()
+    return await call(request, "billing", "import_bank_statement",
+                      base64.b64encode(content).decode(), me.user_id)
+
+
+@router.get("/admin/bank-transactions", tags=["operator"], responses=responses(*SIGNED_IN, 403, 422))
+async def bank_transactions(request: Request, me: Principal = Depends(operator),
+                            status: str | None = Query(None, pattern="^(matched|unmatched)$"),
+                            limit: int | None = Limit, cursor: str | None = Cursor) -> Response:
+    return await relay(request, "billing", "list_bank_transactions", status, limit, cursor)
+
+
+@router.post("/admin/bank-transactions/{transaction_id}/match", tags=["operator"],
+             responses=responses(*WRITE, 403, 404))
+async def match_bank_transaction(request: Request, transaction_id: str, body: schemas.MatchIn,
+                                 me: Principal = Depends(operator)) -> Any:
+    """Say whose money an unmatched credit is: it is credited to that account's cash wallet."""
+    return await call(request, "billing", "match_bank_transaction", transaction_id,
+                      body.account_id, me.user_id)
 
 
 # -- vouchers and the ledger ------------------------------------------------------------------------

@@ -183,3 +183,7 @@ class CardCallbackIn(BaseModel):
     status: Literal["pending", "succeeded", "declined"]
     decline_reason: str | None = Field(None, max_length=60)
     processor_reference: str | None = Field(None, max_length=100)
+
+
+class MatchIn(Body):
+    account_id: str = Field(min_length=1, max_length=36)

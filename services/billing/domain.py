@@ -132,6 +132,11 @@ def refund_order(account_id: str, cash: Money, voucher: Money) -> list[Leg]:
     return balanced(legs)
 
 
+def wire_payment(account_id: str, amount: Money) -> list[Leg]:
+    """Money received by wire into the cash wallet."""
+    return balanced([Leg(CUSTOMER_CASH, account_id, amount), Leg(BANK, None, -amount)])
+
+
 def card_payment(account_id: str, amount: Money) -> list[Leg]:
     """Money paid by card into the cash wallet (held by the processor until it pays out)."""
     return balanced([Leg(CUSTOMER_CASH, account_id, amount), Leg(CARD_CLEARING, None, -amount)])

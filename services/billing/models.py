@@ -104,6 +104,47 @@ class CardPayment(Base):
     settled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
+class BankStatement(Base):
+    """One imported camt.053 file."""
+
+    __tablename__ = "bank_statements"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(140))
+    statement_id: Mapped[str] = mapped_column(String(140))
+    version: Mapped[str] = mapped_column(String(10))
+    account_iban: Mapped[str] = mapped_column(String(34))
+    imported_by: Mapped[str] = mapped_column(String(80))
+    imported_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class BankTransaction(Base):
+    """Money received on the seller's account, from a statement: ``matched`` to an account
+    (credited to its cash wallet) or ``unmatched`` until an operator matches it.  The bank's
+    reference (``dedupe_key``) is unique, so a statement imported twice credits nothing more."""
+
+    __tablename__ = "bank_transactions"
+    __table_args__ = (Index("ix_bank_transactions_status", "status", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    statement_id: Mapped[str] = mapped_column(ForeignKey("bank_statements.id"))
+    dedupe_key: Mapped[str] = mapped_column(String(140), unique=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    booked_on: Mapped[date | None] = mapped_column(Date)
+    value_date: Mapped[date | None] = mapped_column(Date)
+    debtor_name: Mapped[str | None] = mapped_column(String(140))
+    debtor_iban: Mapped[str | None] = mapped_column(String(34))
+    remittance: Mapped[str] = mapped_column(Text)
+    creditor_reference: Mapped[str | None] = mapped_column(String(35))
+    status: Mapped[str] = mapped_column(String(20))  # matched | unmatched
+    account_id: Mapped[str | None] = mapped_column(String(36))
+    entry_id: Mapped[str | None] = mapped_column(String(36))
+    matched_by: Mapped[str | None] = mapped_column(String(80))
+    matched_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
 class ReferenceCounter(Base):
     """Hands out the numbers behind payment references (one row, locked when taken)."""
 

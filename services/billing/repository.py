@@ -8,12 +8,13 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, literal, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from services.billing.domain import CUSTOMER_CASH, CUSTOMER_VOUCHER, WALLETS, Leg
 from services.billing.models import (
     Account,
+    BankTransaction,
     CardPayment,
     EinvoiceParticipant,
     JournalEntry,
@@ -337,3 +338,31 @@ def search_accounts(session: Session, text: str | None, limit: int, after: str |
 def card_payment_by_key(session: Session, account_id: str, request_key: str) -> CardPayment | None:
     return session.scalars(select(CardPayment).where(CardPayment.account_id == account_id,
                                                      CardPayment.request_key == request_key)).first()
+
+
+# -- bank transactions ----------------------------------------------------------------------------
+
+
+def bank_transaction_by_key(session: Session, key: str) -> BankTransaction | None:
+    return session.scalars(select(BankTransaction).where(BankTransaction.dedupe_key == key)).first()
+
+
+def account_quoted(session: Session, references: list[str]) -> Account | None:
+    """The account whose payment reference is the first of ``references`` to name one."""
+    if not references:
+        return None
+    found = {a.payment_reference: a for a in session.scalars(
+        select(Account).where(Account.payment_reference.in_(references)))}
+    return next((found[r] for r in references if r in found), None)
+
+
+def bank_transactions(session: Session, status: str | None, limit: int,
+                      after: tuple[datetime, str] | None) -> list[BankTransaction]:
+    query = select(BankTransaction)
+    if status is not None:
+        query = query.where(BankTransaction.status == status)
+    if after is not None:
+        query = query.where(tuple_(BankTransaction.created_at, BankTransaction.id)
+                            < tuple_(*map(literal, after)))
+    return list(session.scalars(query.order_by(BankTransaction.created_at.desc(),
+                                               BankTransaction.id.desc()).limit(limit)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 import uuid
@@ -14,9 +16,11 @@ from eventlet import tpool
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.billing import credentials, domain, profile, repository, vouchers
+from services.billing import camt, credentials, domain, profile, repository, vouchers, wires
 from services.billing.models import (
     Account,
+    BankStatement,
+    BankTransaction,
     CardPayment,
     Command,
     EinvoiceParticipant,
@@ -74,6 +78,7 @@ from services.common.contracts import (
 )
 from services.common.db import Database, make_engine
 from services.common.errors import (
+    BankTransactionMatched,
     BusinessError,
     CurrencyNotSupported,
     EinvoiceNotAvailable,
@@ -84,6 +89,8 @@ from services.common.errors import (
     NotFound,
     PaymentConflict,
     RefundExceedsPayment,
+    StatementAccountMismatch,
+    StatementUnreadable,
     TokenInvalid,
     TooManyAttempts,
     VoucherCodeTaken,
@@ -723,6 +730,114 @@ class BillingService(Pingable):
             self._announce_standing(session, account, before)
             return card_payment_out(payment).wire()
 
+    # -- wire transfers --------------------------------------------------------------------------
+
+    @rpc
+    def wire_instructions(self, account_id: str) -> dict[str, Any]:
+        """Where to send money, and the reference that makes it find this account."""
+        account = repository.account(self.db.session, account_id)
+        settings = self.settings
+        return {"beneficiary": settings.seller_name, "iban": settings.seller_iban,
+                "bic": settings.seller_bic, "bank": settings.seller_bank_name,
+                "payment_reference": account.payment_reference, "currency": account.currency}
+
+    @rpc
+    def import_bank_statement(self, content_b64: str, imported_by: str) -> dict[str, Any]:
+        """Import a camt.053 statement of the seller's account: each credit is recorded once
+        (by the bank's reference: a file imported twice credits nothing more) and credited to
+        the account whose payment reference it quotes; the others wait, unmatched, for an
+        operator."""
+        try:
+            statement = camt.parse(base64.b64decode(content_b64, validate=True))
+        except (camt.StatementUnreadable, binascii.Error) as error:
+            raise StatementUnreadable(str(error), {"field": "file"}) from None
+        if statement.account_iban != self.settings.seller_iban.replace(" ", ""):
+            raise StatementAccountMismatch(details={"statement_iban": statement.account_iban,
+                                                    "seller_iban": self.settings.seller_iban})
+        for attempt in (1, 2):
+            try:
+                return self._import(statement, imported_by)
+            except IntegrityError:  # the same file imported at this moment: count it again
+                self.db.session.rollback()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _import(self, statement: camt.Statement, imported_by: str) -> dict[str, Any]:
+        counts = {"matched": 0, "unmatched": 0, "duplicates": 0}
+        with self.db.transaction() as session:
+            record = BankStatement(id=str(uuid.uuid4()), message_id=statement.message_id[:140],
+                                   statement_id=statement.statement_id[:140],
+                                   version=statement.version, account_iban=statement.account_iban,
+                                   imported_by=imported_by, imported_at=utcnow())
+            session.add(record)
+            for credit in statement.credits:
+                if repository.bank_transaction_by_key(session, credit.dedupe_key) is not None:
+                    counts["duplicates"] += 1
+                    continue
+                tx = BankTransaction(
+                    id=str(uuid.uuid4()), statement_id=record.id, dedupe_key=credit.dedupe_key,
+                    amount_minor=Money(credit.amount, credit.currency).minor if credit.currency
+                    in CURRENCIES else int(credit.amount * 100),
+                    currency=credit.currency, booked_on=credit.booked_on,
+                    value_date=credit.value_date, debtor_name=(credit.debtor_name or "")[:140] or None,
+                    debtor_iban=credit.debtor_iban, remittance=credit.remittance[:2000],
+                    creditor_reference=credit.creditor_reference, status="unmatched",
+                    created_at=utcnow())
+                session.add(tx)
+                session.flush()
+                account = repository.account_quoted(session, wires.references_in(
+                    credit.creditor_reference, credit.remittance))
+                if account is not None and account.currency == tx.currency:
+                    self._credit_wire(session, tx, account.id, "bank statement")
+                    counts["matched"] += 1
+                else:
+                    counts["unmatched"] += 1
+        return {"statement_id": record.id, **counts}
+
+    @rpc
+    def list_bank_transactions(self, status: str | None = None, limit: int | None = None,
+                               cursor: str | None = None) -> dict[str, Any]:
+        size = pages.check_limit(limit)
+        rows = repository.bank_transactions(self.db.session, status, size + 1,
+                                            pages.decode_cursor(cursor))
+        return pages.page([bank_transaction_out(row) for row in rows], size, "created_at")
+
+    @rpc
+    def match_bank_transaction(self, transaction_id: str, account_id: str,
+                               actor: str) -> dict[str, Any]:
+        """An operator says whose money an unmatched credit is: it is credited to that
+        account's cash wallet, once (matching it again to the same account answers the same;
+        to another is ``bank_transaction_matched``)."""
+        with self.db.transaction() as session:
+            account = repository.account(session, account_id)
+            tx = session.get(BankTransaction, transaction_id, with_for_update=True)
+            if tx is None:
+                raise NotFound("no such bank transaction", {"transaction_id": transaction_id})
+            if tx.status == "matched":
+                if tx.account_id != account.id:
+                    raise BankTransactionMatched(details={"account_id": tx.account_id})
+                return bank_transaction_out(tx)
+            if tx.currency != account.currency:
+                raise CurrencyNotSupported(f"the account keeps its balance in {account.currency}")
+            self._credit_wire(session, tx, account.id, actor)
+            return bank_transaction_out(tx)
+
+    def _credit_wire(self, session: Session, tx: BankTransaction, account_id: str, actor: str) -> None:
+        account = repository.account(session, account_id, lock=True)
+        before = repository.standing_of(session, account)
+        amount = Money.from_minor(tx.amount_minor, tx.currency)
+        entry = repository.record_entry(
+            session, account_id=account.id, kind="wire_payment",
+            reference=f"wire {tx.dedupe_key}", idempotency_key=f"wire:{tx.id}", amount=amount,
+            legs=domain.wire_payment(account.id, amount), actor=actor)
+        tx.status, tx.account_id, tx.entry_id = "matched", account.id, entry.id
+        tx.matched_by, tx.matched_at = actor, utcnow()
+        out = self._entry_out(session, entry)
+        self.outbox.add(session, PaymentReceived(entry=out, method="wire", payment_id=tx.id))
+        self.outbox.add(session, BalanceCredited(entry=out))
+        self._announce_standing(session, account, before)
+
     # -- vouchers ------------------------------------------------------------------------------
 
     @rpc
@@ -923,6 +1038,20 @@ class BillingService(Pingable):
         return PrincipalOut(
             user_id=user.id, account_id=user.account_id, email=user.email, role=user.role
         )
+
+
+def bank_transaction_out(tx: BankTransaction) -> dict[str, Any]:
+    return {
+        "id": tx.id, "status": tx.status, "amount": money_wire(tx.amount_minor, tx.currency),
+        "booked_on": tx.booked_on.isoformat() if tx.booked_on else None,
+        "value_date": tx.value_date.isoformat() if tx.value_date else None,
+        "debtor_name": tx.debtor_name, "debtor_iban": tx.debtor_iban,
+        "remittance": tx.remittance, "creditor_reference": tx.creditor_reference,
+        "bank_reference": tx.dedupe_key, "account_id": tx.account_id, "entry_id": tx.entry_id,
+        "matched_by": tx.matched_by,
+        "matched_at": wire_time(tx.matched_at) if tx.matched_at else None,
+        "created_at": wire_time(tx.created_at),
+    }
 
 
 def card_payment_out(payment: CardPayment) -> CardPaymentOut:

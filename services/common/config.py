@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     seller_name: str = "Nimbus Cloud AB"
     seller_address: str = "Storgatan 1, 111 22 Stockholm, Sweden"
     seller_vat_id: str = "SE556677889901"
+    seller_iban: str = Field("SE4550000000058398257466", pattern=r"^[A-Z]{2}\d{2}[A-Z0-9 ]{10,34}$")
+    seller_bic: str = "ESSESESS"
+    seller_bank_name: str = "SEB"
     invoice_series: str = "INV"
 
     @model_validator(mode="after")

@@ -141,6 +141,24 @@ class RefundExceedsPayment(BusinessError):
 
 
 @shared
+class StatementUnreadable(BusinessError):
+    code = "statement_unreadable"
+    default_message = "the file is not a camt.053 statement this console reads"
+
+
+@shared
+class StatementAccountMismatch(BusinessError):
+    code = "statement_account_mismatch"
+    default_message = "the statement is of another account than the seller's"
+
+
+@shared
+class BankTransactionMatched(BusinessError):
+    code = "bank_transaction_matched"
+    default_message = "this bank transaction is already matched to another account"
+
+
+@shared
 class VoucherInvalid(BusinessError):
     code = "voucher_invalid"
     default_message = "no such voucher code"

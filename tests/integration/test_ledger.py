@@ -154,3 +154,26 @@ def test_events_nobody_subscribes_to_yet_are_still_published(run_services, rpc, 
 
     testing.wait_for(all_published, 10, message="the outbox relay is stuck")
     engine.dispose()
+
+
+def test_one_statement_imported_twice_at_once_credits_once(run_services, rpc, rpc_factory):
+    import base64
+    from pathlib import Path
+    from string import Template
+
+    run_services(BillingService)
+    account_id = register(rpc)
+    reference = rpc.billing.get_account(account_id)["payment_reference"]
+    raw = Template((Path(__file__).resolve().parent.parent / "data" / "camt053_v02_sample.xml")
+                   .read_text()).substitute(STATEMENT=uuid.uuid4().hex[:10],
+                                            IBAN="SE4550000000058398257466",
+                                            FREE_TEXT_REFERENCE=reference,
+                                            STRUCTURED_REFERENCE="RF18539007547034")
+    content = base64.b64encode(raw.encode()).decode()
+
+    results = list(eventlet.GreenPool(4).imap(
+        lambda _: rpc_factory().billing.import_bank_statement(content, "op"), range(4)))
+
+    assert sum(r["matched"] for r in results) == 2
+    assert sum(r["duplicates"] for r in results) == 3 * 5
+    assert rpc.billing.get_account(account_id)["cash_balance"]["amount"] == "130.00"
