@@ -17,7 +17,7 @@ from __future__ import annotations
 import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +76,7 @@ def send(settings: Settings, recipient: str, language: str, mail: RenderedMail) 
     message["From"] = settings.mail_from
     message["To"] = recipient
     message["Subject"] = mail.subject
+    message["Date"] = formatdate(usegmt=True)  # RFC 5322 requires it; relays may not add one
     message_id = make_msgid(domain=settings.mail_domain)
     message["Message-ID"] = message_id
     message.set_content(mail.text)

@@ -79,6 +79,7 @@ def test_a_requested_mail_arrives_rendered_in_the_readers_language(
     assert arrived["Subject"] == SUBJECTS[language]
     assert arrived["Content-Language"] == language
     assert arrived["From"] == "Nimbus Cloud <no-reply@nimbus.example>"
+    assert arrived["Date"] is not None and arrived["Date"].datetime.tzinfo is not None
     link = mail.context["link"]
     assert link in testing.text_of(arrived)
     assert "Ada <Cloud> AB" in testing.text_of(arrived)  # plain text is not HTML-escaped
