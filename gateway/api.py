@@ -165,6 +165,12 @@ async def logout(request: Request, me: Principal = Depends(principal)) -> Respon
     return Response(status_code=204)
 
 
+@router.get("/me", tags=["auth"], responses=responses(*READ_ONE))
+async def who_am_i(request: Request, me: Principal = Depends(principal)) -> Any:
+    """The signed-in user, their role, and their account in short."""
+    return await call(request, "billing", "get_me", me.user_id)
+
+
 @router.post("/auth/password-reset", status_code=202, tags=["auth"],
              responses=responses(413, 422, 503, 504))
 async def password_reset(request: Request, body: schemas.EmailIn) -> Response:

@@ -269,6 +269,21 @@ class BillingService(Pingable):
         return self._principal(user).wire()
 
     @rpc
+    def get_me(self, user_id: str) -> dict[str, Any]:
+        """The signed-in user: who, which role in which account, and the account in short."""
+        user = repository.user(self.db.session, user_id)
+        account = repository.account(self.db.session, user.account_id) if user.account_id else None
+        return {
+            "user_id": user.id, "email": user.email, "role": user.role,
+            "account_role": user.account_role,
+            "email_verified": user.email_verified_at is not None,
+            "account": None if account is None else {
+                "id": account.id, "company_name": account.company_name,
+                "language": account.language, "currency": account.currency,
+                "payment_reference": account.payment_reference},
+        }
+
+    @rpc
     def revoke_token(self, token_id: str, expires_at: int) -> None:
         """Sign out: the token stops working (the gateway applies revocations at once)."""
         now = utcnow()

@@ -162,3 +162,13 @@ def test_a_weak_password_is_refused_at_sign_up_naming_the_field(identity):
                                          "country": "SE"})
     assert error_code(answer) == (422, "password_rejected")
     assert answer.json()["error"]["details"] == {"field": "password"}
+
+
+def test_me_says_who_is_signed_in_and_for_which_account(identity):
+    api = Api(identity.url, identity.mail)
+    registered = api.register("Me AB")
+    me = api.get("/me").json()
+    assert (me["user_id"], me["email"], me["role"], me["account_role"], me["email_verified"]) == (
+        registered["user_id"], registered["email"], "customer", "owner", True)
+    assert me["account"]["id"] == registered["account_id"]
+    assert Api(identity.url).get("/me").status_code == 401
