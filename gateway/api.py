@@ -8,19 +8,20 @@ act on the caller's own account; operator routes live under ``/admin``.
 from __future__ import annotations
 
 import base64
+import hashlib
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Header, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gateway import card_simulator, idempotency, schemas
 from gateway.auth import Principal
 from gateway.errors import SignatureInvalid, responses
-from gateway.validation import CheckedRoute
+from gateway.validation import AMOUNT_PATTERN, CheckedRoute
 from services.common.contracts import (
     AccountOut,
     InvoiceableOrderOut,
@@ -32,7 +33,7 @@ from services.common.contracts import (
     ProductOut,
     utcnow,
 )
-from services.common.errors import NotFound
+from services.common.errors import NotFound, PayloadTooLarge
 from services.common.pages import MAX_LIMIT
 
 router = APIRouter(prefix="/api/v1", route_class=CheckedRoute)
@@ -470,6 +471,80 @@ async def match_bank_transaction(request: Request, transaction_id: str, body: sc
     """Say whose money an unmatched credit is: it is credited to that account's cash wallet."""
     return await call(request, "billing", "match_bank_transaction", transaction_id,
                       body.account_id, me.user_id)
+
+
+# -- payment orders ------------------------------------------------------------------------------
+
+
+@router.post("/account/payment-orders", status_code=201, tags=["accounts"],
+             responses=responses(*WRITE, 404))
+async def upload_payment_order(
+    request: Request, me: Principal = Depends(principal), key: str | None = IdempotencyKey,
+    file: UploadFile = File(description="the payment order: a PDF, PNG or JPEG of at most 10 MB"),
+    amount: str = Form(pattern=AMOUNT_PATTERN, max_length=20, description="a decimal string"),
+    currency: str = Form(pattern=r"^[A-Z]{3}$"),
+    paid_on: str = Form(pattern=r"^\d{4}-\d{2}-\d{2}$", description="YYYY-MM-DD"),
+    note: str | None = Form(None, max_length=2000),
+) -> JSONResponse:
+    """Send the proof of a payment for the seller's staff to match to the money received
+    (status `pending` → `matched` | `rejected`; you get a mail either way unless notifications
+    are off).  The file's type is told by its content (422 otherwise; 413 over 10 MB)."""
+    content = await file.read()
+    if len(content) > 10 * 1024 * 1024:
+        raise PayloadTooLarge("a payment order may have at most 10 MB", {"field": "file"})
+    data = {"amount": amount, "currency": currency, "paid_on": paid_on, "note": note,
+            "filename": (file.filename or "")[:200]}
+    fingerprint = {**data, "sha256": hashlib.sha256(content).hexdigest()}
+
+    async def handler() -> tuple[int, Any]:
+        return 201, await call(request, "billing", "upload_payment_order", me.own_account(), data,
+                               base64.b64encode(content).decode(), request_key(me, key))
+
+    return await once(request, me.user_id, key, fingerprint, handler)
+
+
+@router.get("/account/payment-orders", tags=["accounts"], responses=responses(*SIGNED_IN, 422))
+async def my_payment_orders(request: Request, me: Principal = Depends(principal),
+                            limit: int | None = Limit, cursor: str | None = Cursor) -> Response:
+    return await relay(request, "billing", "list_payment_orders", me.own_account(), None, limit,
+                       cursor)
+
+
+@router.get("/account/payment-orders/{order_id}/file", tags=["accounts"], response_class=Response,
+            responses=responses(*READ_ONE))
+async def my_payment_order_file(request: Request, order_id: str,
+                                me: Principal = Depends(principal)) -> Response:
+    return await file_answer(request, me.own_account(), order_id)
+
+
+@router.get("/admin/payment-orders", tags=["operator"], responses=responses(*SIGNED_IN, 403, 422))
+async def payment_orders(request: Request, me: Principal = Depends(operator),
+                         account_id: str | None = Query(None, max_length=36),
+                         status: str | None = Query(None, pattern="^(pending|matched|rejected)$"),
+                         limit: int | None = Limit, cursor: str | None = Cursor) -> Response:
+    return await relay(request, "billing", "list_payment_orders", account_id, status, limit, cursor)
+
+
+@router.get("/admin/payment-orders/{order_id}/file", tags=["operator"], response_class=Response,
+            responses=responses(*READ_ONE, 403))
+async def payment_order_file(request: Request, order_id: str,
+                             me: Principal = Depends(operator)) -> Response:
+    return await file_answer(request, None, order_id)
+
+
+@router.post("/admin/payment-orders/{order_id}/decide", tags=["operator"],
+             responses=responses(*WRITE, 403, 404))
+async def decide_payment_order(request: Request, order_id: str, body: schemas.DecisionIn,
+                               me: Principal = Depends(operator)) -> Any:
+    return await call(request, "billing", "decide_payment_order", order_id, body.decision,
+                      body.reason, body.bank_transaction_id, me.user_id)
+
+
+async def file_answer(request: Request, account_id: str | None, order_id: str) -> Response:
+    found = await call(request, "billing", "payment_order_file", account_id, order_id)
+    return Response(base64.b64decode(found["content_b64"]), media_type=found["content_type"],
+                    headers={"Content-Disposition": f'attachment; filename="payment-order-{order_id}"',
+                             "X-Content-Type-Options": "nosniff"})
 
 
 # -- vouchers and the ledger ------------------------------------------------------------------------

@@ -33,17 +33,36 @@ REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 access_log = logging.getLogger("gateway.access")
 
 
+# Routes that take a file: their bodies may be as large as the file they allow, plus the form.
+UPLOAD_ROUTES = {("POST", "/api/v1/account/payment-orders"), ("POST", "/api/v1/admin/bank-statements")}
+UPLOAD_LIMIT = 10 * 1024 * 1024 + 64 * 1024
+
+
 class BodySizeLimit:
-    """Refuse bodies over ``limit`` bytes with 413, whether or not Content-Length is sent."""
+    """Refuse bodies over ``limit`` bytes with 413, whether or not Content-Length is sent
+    (``UPLOAD_LIMIT`` for the routes that take a file)."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
+        self.default_limit = limit
         self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if (scope["method"], scope["path"]) in UPLOAD_ROUTES:
+            await _Limited(self.app, max(self.default_limit, UPLOAD_LIMIT))(scope, receive, send)
+            return
+        await _Limited(self.app, self.default_limit)(scope, receive, send)
+
+
+class _Limited:
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
             await self._refuse(send)

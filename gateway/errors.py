@@ -67,6 +67,8 @@ STATUS: dict[type[e.BusinessError], int] = {
     e.EinvoiceNotAvailable: 409,
     e.RefundExceedsPayment: 409,
     e.StatementUnreadable: 422,
+    e.PayloadTooLarge: 413,
+    e.PaymentOrderDecided: 409,
     e.StatementAccountMismatch: 422,
     e.BankTransactionMatched: 409,
     e.VoucherInvalid: 422,

@@ -187,3 +187,9 @@ class CardCallbackIn(BaseModel):
 
 class MatchIn(Body):
     account_id: str = Field(min_length=1, max_length=36)
+
+
+class DecisionIn(Body):
+    decision: Literal["matched", "rejected"]
+    reason: str | None = Field(None, max_length=2000, description="required with rejected")
+    bank_transaction_id: str | None = Field(None, max_length=36)

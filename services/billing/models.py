@@ -145,6 +145,36 @@ class BankTransaction(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
+class PaymentOrder(Base):
+    """A customer's proof of a payment (a PDF or image of the bank's payment order), waiting
+    for an operator to match it to money received (``matched``) or turn it down
+    (``rejected``, with the reason)."""
+
+    __tablename__ = "payment_orders"
+    __table_args__ = (UniqueConstraint("account_id", "request_key", name="uq_payment_orders_request_key"),
+                      Index("ix_payment_orders_account_created", "account_id", "created_at"),
+                      Index("ix_payment_orders_status", "status", "created_at"))
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    request_key: Mapped[str | None] = mapped_column(String(250))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    paid_on: Mapped[date] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(20))  # pending | matched | rejected
+    reason: Mapped[str | None] = mapped_column(Text)
+    bank_transaction_id: Mapped[str | None] = mapped_column(String(36))
+    decided_by: Mapped[str | None] = mapped_column(String(80))
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
 class ReferenceCounter(Base):
     """Hands out the numbers behind payment references (one row, locked when taken)."""
 

@@ -20,6 +20,7 @@ from services.billing.models import (
     JournalEntry,
     LoginFailure,
     OverdueInvoice,
+    PaymentOrder,
     Posting,
     ReferenceCounter,
     Revocation,
@@ -366,3 +367,25 @@ def bank_transactions(session: Session, status: str | None, limit: int,
                             < tuple_(*map(literal, after)))
     return list(session.scalars(query.order_by(BankTransaction.created_at.desc(),
                                                BankTransaction.id.desc()).limit(limit)))
+
+
+# -- payment orders -------------------------------------------------------------------------------
+
+
+def payment_order_by_key(session: Session, account_id: str, key: str) -> PaymentOrder | None:
+    return session.scalars(select(PaymentOrder).where(PaymentOrder.account_id == account_id,
+                                                      PaymentOrder.request_key == key)).first()
+
+
+def payment_orders(session: Session, account_id: str | None, status: str | None, limit: int,
+                   after: tuple[datetime, str] | None) -> list[PaymentOrder]:
+    query = select(PaymentOrder)
+    if account_id is not None:
+        query = query.where(PaymentOrder.account_id == account_id)
+    if status is not None:
+        query = query.where(PaymentOrder.status == status)
+    if after is not None:
+        query = query.where(tuple_(PaymentOrder.created_at, PaymentOrder.id)
+                            < tuple_(*map(literal, after)))
+    return list(session.scalars(query.order_by(PaymentOrder.created_at.desc(),
+                                               PaymentOrder.id.desc()).limit(limit)))

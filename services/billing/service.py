@@ -8,7 +8,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +16,16 @@ from eventlet import tpool
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.billing import camt, credentials, domain, profile, repository, vouchers, wires
+from services.billing import (
+    camt,
+    credentials,
+    domain,
+    payment_orders,
+    profile,
+    repository,
+    vouchers,
+    wires,
+)
 from services.billing.models import (
     Account,
     BankStatement,
@@ -27,6 +36,7 @@ from services.billing.models import (
     JournalEntry,
     OutboxMessage,
     OverdueInvoice,
+    PaymentOrder,
     ProcessedEvent,
     Revocation,
     User,
@@ -60,6 +70,7 @@ from services.common.contracts import (
     OrderChargeRefused,
     PaymentInvoiceOverdue,
     PaymentInvoiceSettled,
+    PaymentOrderUploaded,
     PaymentReceived,
     PrincipalOut,
     ProfileChanged,
@@ -76,6 +87,7 @@ from services.common.contracts import (
     utcnow,
     wire_time,
 )
+from services.common.contracts import PaymentOrderDecided as PaymentOrderDecidedEvent
 from services.common.db import Database, make_engine
 from services.common.errors import (
     BankTransactionMatched,
@@ -88,6 +100,7 @@ from services.common.errors import (
     InvalidRequest,
     NotFound,
     PaymentConflict,
+    PaymentOrderDecided,
     RefundExceedsPayment,
     StatementAccountMismatch,
     StatementUnreadable,
@@ -853,6 +866,110 @@ class BillingService(Pingable):
         self.outbox.add(session, BalanceCredited(entry=out))
         self._announce_standing(session, account, before)
 
+    # -- payment orders --------------------------------------------------------------------------
+
+    @rpc
+    def upload_payment_order(self, account_id: str, data: dict[str, Any], content_b64: str,
+                             request_key: str | None = None) -> dict[str, Any]:
+        """A customer's proof of a payment: a PDF, PNG or JPEG (by content) of at most 10 MB,
+        with amount, date and note; kept for operators to decide on.  A repeated
+        ``request_key`` answers the order it made."""
+        amount = Money(Decimal(str(data["amount"])), str(data["currency"]))
+        if amount.amount <= 0:
+            raise InvalidRequest("the amount is positive", {"field": "amount"})
+        try:
+            paid_on = date.fromisoformat(str(data["paid_on"]))
+        except ValueError:
+            raise InvalidRequest("paid_on is YYYY-MM-DD", {"field": "paid_on"}) from None
+        if paid_on > utcnow().date():
+            raise InvalidRequest("paid_on cannot be in the future", {"field": "paid_on"})
+        try:
+            content = base64.b64decode(content_b64, validate=True)
+        except binascii.Error:
+            raise InvalidRequest("the file did not arrive whole", {"field": "file"}) from None
+        content_type, extension = payment_orders.sniff(content)
+        with self.db.transaction() as session:
+            account = repository.account(session, account_id)
+            if request_key and (made := repository.payment_order_by_key(session, account.id,
+                                                                        request_key)):
+                return payment_order_out(made)
+            if amount.currency != account.currency:
+                raise CurrencyNotSupported(f"the account keeps its balance in {account.currency}")
+            order_id = str(uuid.uuid4())
+            path, sha256 = payment_orders.store(self.settings.files_dir, account.id, order_id,
+                                                extension, content)
+            order = PaymentOrder(
+                id=order_id, account_id=account.id, request_key=request_key,
+                amount_minor=amount.minor, currency=amount.currency, paid_on=paid_on,
+                note=(str(data.get("note") or "")[:2000]) or None,
+                filename=str(data.get("filename") or f"payment-order{extension}")[:200],
+                content_type=content_type, size=len(content), sha256=sha256, path=path,
+                status="pending", created_at=utcnow())
+            session.add(order)
+            session.flush()
+            self.outbox.add(session, PaymentOrderUploaded(
+                payment_order_id=order.id, account_id=account.id, amount=MoneyOut.of(amount),
+                paid_on=paid_on))
+            return payment_order_out(order)
+
+    @rpc
+    def list_payment_orders(self, account_id: str | None = None, status: str | None = None,
+                            limit: int | None = None, cursor: str | None = None) -> dict[str, Any]:
+        size = pages.check_limit(limit)
+        rows = repository.payment_orders(self.db.session, account_id, status, size + 1,
+                                         pages.decode_cursor(cursor))
+        return pages.page([payment_order_out(row) for row in rows], size, "created_at")
+
+    @rpc
+    def payment_order_file(self, account_id: str | None, order_id: str) -> dict[str, Any]:
+        """The uploaded file (base64) of one order; ``account_id`` None: an operator's look."""
+        order = self.db.session.get(PaymentOrder, order_id)
+        if order is None or (account_id is not None and order.account_id != account_id):
+            raise NotFound("no such payment order", {"payment_order_id": order_id})
+        content = payment_orders.read(self.settings.files_dir, order.path)
+        return {"content_b64": base64.b64encode(content).decode(), "content_type": order.content_type,
+                "filename": order.filename}
+
+    @rpc
+    def decide_payment_order(self, order_id: str, decision: str, reason: str | None,
+                             bank_transaction_id: str | None, actor: str) -> dict[str, Any]:
+        """An operator's decision: ``matched`` (optionally naming the bank transaction it
+        proves) or ``rejected`` with a reason.  The customer is mailed unless notifications are
+        off."""
+        if decision not in ("matched", "rejected"):
+            raise InvalidRequest("the decision is matched or rejected", {"field": "decision"})
+        if decision == "rejected" and not (reason or "").strip():
+            raise InvalidRequest("a rejection says why", {"field": "reason"})
+        with self.db.transaction() as session:
+            order = session.get(PaymentOrder, order_id, with_for_update=True)
+            if order is None:
+                raise NotFound("no such payment order", {"payment_order_id": order_id})
+            if order.status != "pending":
+                if order.status == decision:
+                    return payment_order_out(order)
+                raise PaymentOrderDecided(details={"status": order.status})
+            if bank_transaction_id is not None and session.get(BankTransaction,
+                                                               bank_transaction_id) is None:
+                raise NotFound("no such bank transaction", {"bank_transaction_id": bank_transaction_id})
+            order.status, order.reason = decision, (reason or "").strip()[:2000] or None
+            order.bank_transaction_id = bank_transaction_id
+            order.decided_by, order.decided_at = actor, utcnow()
+            account = repository.account(session, order.account_id)
+            self.outbox.add(session, PaymentOrderDecidedEvent(
+                payment_order_id=order.id, account_id=account.id, status=order.status,
+                reason=order.reason, bank_transaction_id=bank_transaction_id))
+            if account.notifications_enabled:
+                amount = Money.from_minor(order.amount_minor, order.currency)
+                self.outbox.add(session, MailRequested(
+                    mail_id=f"payment_order_decided:{order.id}",
+                    to=repository.contact_address(session, account), language=account.language,
+                    template="payment_order_decided", account_id=account.id,
+                    context={"amount": f"{amount.amount} {amount.currency}",
+                             "paid_on": order.paid_on.isoformat(), "status": order.status,
+                             "reason": order.reason or "", "company_name": account.company_name,
+                             "link": f"{self.settings.console_url.rstrip('/')}/balance"}))
+            return payment_order_out(order)
+
     # -- vouchers ------------------------------------------------------------------------------
 
     @rpc
@@ -1066,6 +1183,18 @@ def bank_transaction_out(tx: BankTransaction) -> dict[str, Any]:
         "matched_by": tx.matched_by,
         "matched_at": wire_time(tx.matched_at) if tx.matched_at else None,
         "created_at": wire_time(tx.created_at),
+    }
+
+
+def payment_order_out(order: PaymentOrder) -> dict[str, Any]:
+    return {
+        "id": order.id, "account_id": order.account_id, "status": order.status,
+        "amount": money_wire(order.amount_minor, order.currency),
+        "paid_on": order.paid_on.isoformat(), "note": order.note, "filename": order.filename,
+        "content_type": order.content_type, "size": order.size, "sha256": order.sha256,
+        "reason": order.reason, "bank_transaction_id": order.bank_transaction_id,
+        "decided_at": wire_time(order.decided_at) if order.decided_at else None,
+        "created_at": wire_time(order.created_at),
     }
 
 

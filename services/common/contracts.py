@@ -517,6 +517,25 @@ class PaymentReceived(Event):
     payment_id: str
 
 
+class PaymentOrderUploaded(Event):
+    source = "billing"
+    type = "payment_order_uploaded"
+    payment_order_id: str
+    account_id: str
+    amount: MoneyOut
+    paid_on: date
+
+
+class PaymentOrderDecided(Event):
+    source = "billing"
+    type = "payment_order_decided"
+    payment_order_id: str
+    account_id: str
+    status: Literal["matched", "rejected"]
+    reason: str | None
+    bank_transaction_id: str | None
+
+
 class RefundIssued(Event):
     source = "billing"
     type = "refund_issued"
@@ -569,7 +588,8 @@ class DocumentReady(Event):
 # -- mail (sent by the documents service on behalf of any service) -------------------------------
 
 Language = Literal["en", "sv", "ru"]
-MailTemplate = Literal["verify_email", "reset_password", "einvoice_unavailable"]
+MailTemplate = Literal["verify_email", "reset_password", "einvoice_unavailable",
+                       "payment_order_decided"]
 
 
 class MailRequested(Event):

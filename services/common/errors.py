@@ -141,6 +141,18 @@ class RefundExceedsPayment(BusinessError):
 
 
 @shared
+class PayloadTooLarge(BusinessError):
+    code = "payload_too_large"
+    default_message = "the file is too large"
+
+
+@shared
+class PaymentOrderDecided(BusinessError):
+    code = "payment_order_decided"
+    default_message = "this payment order has been decided already"
+
+
+@shared
 class StatementUnreadable(BusinessError):
     code = "statement_unreadable"
     default_message = "the file is not a camt.053 statement this console reads"
