@@ -357,16 +357,19 @@ def account_quoted(session: Session, references: list[str]) -> Account | None:
     return next((found[r] for r in references if r in found), None)
 
 
+def newest_first(query: Any, model: Any, limit: int, after: tuple[datetime, str] | None) -> Any:
+    """A page of ``query`` newest first by (``created_at``, ``id``), after the cursor's key."""
+    if after is not None:
+        query = query.where(tuple_(model.created_at, model.id) < tuple_(*map(literal, after)))
+    return query.order_by(model.created_at.desc(), model.id.desc()).limit(limit)
+
+
 def bank_transactions(session: Session, status: str | None, limit: int,
                       after: tuple[datetime, str] | None) -> list[BankTransaction]:
     query = select(BankTransaction)
     if status is not None:
         query = query.where(BankTransaction.status == status)
-    if after is not None:
-        query = query.where(tuple_(BankTransaction.created_at, BankTransaction.id)
-                            < tuple_(*map(literal, after)))
-    return list(session.scalars(query.order_by(BankTransaction.created_at.desc(),
-                                               BankTransaction.id.desc()).limit(limit)))
+    return list(session.scalars(newest_first(query, BankTransaction, limit, after)))
 
 
 # -- payment orders -------------------------------------------------------------------------------
@@ -384,8 +387,4 @@ def payment_orders(session: Session, account_id: str | None, status: str | None,
         query = query.where(PaymentOrder.account_id == account_id)
     if status is not None:
         query = query.where(PaymentOrder.status == status)
-    if after is not None:
-        query = query.where(tuple_(PaymentOrder.created_at, PaymentOrder.id)
-                            < tuple_(*map(literal, after)))
-    return list(session.scalars(query.order_by(PaymentOrder.created_at.desc(),
-                                               PaymentOrder.id.desc()).limit(limit)))
+    return list(session.scalars(newest_first(query, PaymentOrder, limit, after)))
