@@ -166,6 +166,37 @@ async def logout(request: Request, me: Principal = Depends(principal)) -> Respon
     return Response(status_code=204)
 
 
+@router.post("/auth/accept-invite", tags=["auth"], response_model=schemas.VerifiedOut,
+             responses=responses(400, 413, 422, 503, 504))
+async def accept_invite(request: Request, body: schemas.PasswordResetIn) -> dict[str, Any]:
+    """An invited member chooses a password with the token of the mailed link."""
+    who = await call(request, "billing", "accept_invite", body.token, body.password)
+    return {"user_id": who["user_id"], "account_id": who["account_id"], "email": who["email"]}
+
+
+@router.get("/account/members", tags=["profile"], responses=responses(*SIGNED_IN))
+async def members(request: Request, me: Principal = Depends(principal)) -> Response:
+    """The account's users: owner and members, with `status` active | invited | removed."""
+    return await relay(request, "billing", "list_members", me.own_account())
+
+
+@router.post("/account/members", status_code=201, tags=["profile"],
+             responses=responses(*WRITE, 403))
+async def invite(request: Request, body: schemas.EmailIn, me: Principal = Depends(principal)) -> Any:
+    """The owner invites someone by e-mail (403 for a member)."""
+    return await call(request, "billing", "invite_member", me.own_account(), me.user_id, body.email)
+
+
+@router.delete("/account/members/{user_id}", status_code=204, tags=["profile"],
+               responses=responses(*READ_ONE, 403, 422))
+async def remove_member(request: Request, user_id: str, me: Principal = Depends(principal)) -> Response:
+    """The owner removes a member: it can no longer sign in, and its tokens stop working."""
+    await call(request, "billing", "remove_member", me.own_account(), me.user_id, user_id)
+    ttl = timedelta(seconds=request.app.state.settings.token_ttl_seconds)
+    request.app.state.tokens.revoke(f"user:{user_id}", utcnow(), utcnow() + ttl)
+    return Response(status_code=204)
+
+
 @router.get("/me", tags=["auth"], responses=responses(*READ_ONE))
 async def who_am_i(request: Request, me: Principal = Depends(principal)) -> Any:
     """The signed-in user, their role, and their account in short."""

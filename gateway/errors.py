@@ -68,6 +68,7 @@ STATUS: dict[type[e.BusinessError], int] = {
     e.RefundExceedsPayment: 409,
     e.StatementUnreadable: 422,
     e.PayloadTooLarge: 413,
+    e.OwnerOnly: 403,
     e.PaymentOrderDecided: 409,
     e.StatementAccountMismatch: 422,
     e.BankTransactionMatched: 409,

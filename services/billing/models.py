@@ -197,6 +197,9 @@ class User(Base):
     email_verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # tokens issued before this moment no longer work (a password reset sets it)
     credentials_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # a member the owner removed: kept (their actions stay attributable), unable to sign in
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    invited_by: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 

@@ -388,3 +388,8 @@ def payment_orders(session: Session, account_id: str | None, status: str | None,
     if status is not None:
         query = query.where(PaymentOrder.status == status)
     return list(session.scalars(newest_first(query, PaymentOrder, limit, after)))
+
+
+def members(session: Session, account_id: str) -> list[User]:
+    return list(session.scalars(select(User).where(User.account_id == account_id)
+                                .order_by(User.created_at, User.id)))

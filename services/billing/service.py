@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 import logging
+import secrets
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -99,6 +100,7 @@ from services.common.errors import (
     InvalidCredentials,
     InvalidRequest,
     NotFound,
+    OwnerOnly,
     PaymentConflict,
     PaymentOrderDecided,
     RefundExceedsPayment,
@@ -116,6 +118,8 @@ log = logging.getLogger(__name__)
 
 VERIFY = "verify_email"
 RESET = "reset_password"
+INVITE = "invite_member"
+INVITE_TTL = timedelta(days=7)
 MAILS_PER_HOUR = 5  # links of one kind mailed to one user: a form cannot be used to spam
 REVOCATION_OVERLAP = timedelta(seconds=10)
 
@@ -211,7 +215,8 @@ class BillingService(Pingable):
         """Mail a password-reset link.  Answers the same whether or not the address exists."""
         with self.db.transaction() as session:
             user = repository.user_by_email(session, email.strip().lower())
-            if user is None or self._mailed_too_often(session, user, RESET):
+            if user is None or user.disabled_at is not None or \
+                    self._mailed_too_often(session, user, RESET):
                 return
             repository.retire_tokens(session, user.id, RESET)
             account = repository.account(session, user.account_id) if user.account_id else None
@@ -269,7 +274,7 @@ class BillingService(Pingable):
             raise TooManyAttempts(details={"retry_after": wait})
         stored = user.password_hash if user else credentials.DUMMY_HASH
         matches, stale = tpool.execute(credentials.verify_password, password, stored)
-        if not matches or user is None:
+        if not matches or user is None or user.disabled_at is not None:
             with self.db.transaction() as session:
                 repository.record_failures(session, subjects)
             raise InvalidCredentials()
@@ -280,6 +285,88 @@ class BillingService(Pingable):
         if user.role == "customer" and user.email_verified_at is None:
             raise EmailNotVerified()
         return self._principal(user).wire()
+
+    # -- members ----------------------------------------------------------------------------
+
+    @rpc
+    def list_members(self, account_id: str) -> dict[str, Any]:
+        rows = repository.members(self.db.session, account_id)
+        return {"items": [member_out(u) for u in rows], "next_cursor": None}
+
+    @rpc
+    def invite_member(self, account_id: str, acting_user_id: str, email: str) -> dict[str, Any]:
+        """The owner invites someone by e-mail: a member who chooses a password through the
+        mailed link (one use, ``INVITE_TTL``)."""
+        address = domain.normalise_email(email)
+        unusable = tpool.execute(credentials.hash_password, secrets.token_urlsafe(32))
+        try:
+            with self.db.transaction() as session:
+                owner = self._owner_of(session, account_id, acting_user_id)
+                if repository.user_by_email(session, address) is not None:
+                    raise EmailAlreadyRegistered()
+                account = repository.account(session, account_id)
+                member = User(id=str(uuid.uuid4()), account_id=account.id, email=address,
+                              password_hash=unusable, role="customer", account_role="member",
+                              invited_by=owner.id)
+                session.add(member)
+                session.flush()
+                ttl = int(INVITE_TTL.total_seconds())
+                token = self._new_mail_token(session, member, INVITE, ttl)
+                self.outbox.add(session, MailRequested(
+                    mail_id=f"{INVITE}:{credentials.token_hash(token)}", to=address,
+                    language=account.language, template="invite_member", account_id=account.id,
+                    sensitive=True, context={
+                        "inviter": owner.email, "company_name": account.company_name,
+                        "valid_days": str(INVITE_TTL.days),
+                        "link": self._link("accept-invite", token)}))
+                return member_out(member)
+        except IntegrityError:
+            raise EmailAlreadyRegistered() from None
+
+    @rpc
+    def accept_invite(self, token: str, password: str) -> dict[str, Any]:
+        """The invited member sets a password through the link; the address is then verified."""
+        digest = credentials.token_hash(token)
+        found = repository.live_token(self.db.session, digest, INVITE)
+        if found is None:
+            raise TokenInvalid()
+        user = repository.user(self.db.session, found.user_id)
+        credentials.check_new_password(password, user.email)
+        self.db.session.rollback()
+        password_hash = tpool.execute(credentials.hash_password, password)
+        with self.db.transaction() as session:
+            found = repository.live_token(session, digest, INVITE, lock=True)
+            if found is None:
+                raise TokenInvalid()
+            found.used_at = utcnow()
+            user = repository.user(session, found.user_id)
+            if user.disabled_at is not None:
+                raise TokenInvalid()
+            user.password_hash, user.email_verified_at = password_hash, utcnow()
+            return self._principal(user).wire()
+
+    @rpc
+    def remove_member(self, account_id: str, acting_user_id: str, user_id: str) -> None:
+        """The owner removes a member: kept, unable to sign in, its tokens revoked."""
+        with self.db.transaction() as session:
+            self._owner_of(session, account_id, acting_user_id)
+            member = session.get(User, user_id, with_for_update=True)
+            if member is None or member.account_id != account_id:
+                raise NotFound("no such member", {"user_id": user_id})
+            if member.account_role == "owner":
+                raise InvalidRequest("the owner cannot be removed", {"field": "user_id"})
+            if member.disabled_at is None:
+                now = utcnow()
+                member.disabled_at = now
+                session.add(Revocation(subject=f"user:{member.id}", not_before=now, created_at=now,
+                                       expires_at=now + timedelta(seconds=self.settings.token_ttl_seconds)))
+
+    @staticmethod
+    def _owner_of(session: Session, account_id: str, user_id: str) -> User:
+        user = session.get(User, user_id)
+        if user is None or user.account_id != account_id or user.account_role != "owner":
+            raise OwnerOnly()
+        return user
 
     @rpc
     def get_me(self, user_id: str) -> dict[str, Any]:
@@ -1184,6 +1271,13 @@ def bank_transaction_out(tx: BankTransaction) -> dict[str, Any]:
         "matched_at": wire_time(tx.matched_at) if tx.matched_at else None,
         "created_at": wire_time(tx.created_at),
     }
+
+
+def member_out(user: User) -> dict[str, Any]:
+    return {"user_id": user.id, "email": user.email, "role": user.account_role,
+            "status": "removed" if user.disabled_at else
+            ("active" if user.email_verified_at else "invited"),
+            "created_at": wire_time(user.created_at)}
 
 
 def payment_order_out(order: PaymentOrder) -> dict[str, Any]:

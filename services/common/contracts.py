@@ -589,7 +589,7 @@ class DocumentReady(Event):
 
 Language = Literal["en", "sv", "ru"]
 MailTemplate = Literal["verify_email", "reset_password", "einvoice_unavailable",
-                       "payment_order_decided"]
+                       "payment_order_decided", "invite_member"]
 
 
 class MailRequested(Event):

@@ -141,6 +141,12 @@ class RefundExceedsPayment(BusinessError):
 
 
 @shared
+class OwnerOnly(BusinessError):
+    code = "owner_only"
+    default_message = "only the account's owner may do this"
+
+
+@shared
 class PayloadTooLarge(BusinessError):
     code = "payload_too_large"
     default_message = "the file is too large"

@@ -172,3 +172,45 @@ def test_me_says_who_is_signed_in_and_for_which_account(identity):
         registered["user_id"], registered["email"], "customer", "owner", True)
     assert me["account"]["id"] == registered["account_id"]
     assert Api(identity.url).get("/me").status_code == 401
+
+
+def test_the_owner_invites_a_member_who_joins_through_the_mailed_link_and_can_be_removed(identity):
+    owner = Api(identity.url, identity.mail)
+    owner.register("Team AB")
+    email = f"{uuid.uuid4().hex[:10]}@example.com"
+
+    invited = owner.post("/account/members", {"email": email})
+
+    assert invited.status_code == 201, invited.text
+    assert (invited.json()["role"], invited.json()["status"]) == ("member", "invited")
+    (mail,) = identity.mail.wait_for_mail(email)
+    assert mail["Subject"] == f"{owner.email} invites you to Team AB"
+    token = testing.link_token(mail)
+    assert "https://console.example/accept-invite?token=" in testing.text_of(mail)
+    member = Api(identity.url)
+    joined = member.post("/auth/accept-invite", {"token": token, "password": "member-violet-42"})
+    assert joined.status_code == 200
+    assert error_code(member.post("/auth/accept-invite", {"token": token, "password": "x" * 14})) == (
+        400, "token_invalid")
+    member.login(email, "member-violet-42")
+    assert member.get("/account").json()["id"] == owner.get("/account").json()["id"]
+    assert error_code(member.post("/account/members", {"email": "x@example.com"})) == (403, "owner_only")
+    statuses = {m["email"]: m["status"] for m in owner.items("/account/members")}
+    assert statuses == {owner.email: "active", email: "active"}
+
+    user_id = invited.json()["user_id"]
+    assert owner.http.delete(f"/account/members/{user_id}", headers=owner.headers()).status_code == 204
+
+    assert error_code(member.get("/account")) == (401, "authentication_required")
+    assert error_code(member.post("/auth/login", {"email": email, "password": "member-violet-42"})) == (
+        401, "invalid_credentials")
+    assert {m["email"]: m["status"] for m in owner.items("/account/members")}[email] == "removed"
+
+
+def test_a_stranger_cannot_remove_another_accounts_member(identity):
+    owner, stranger = Api(identity.url, identity.mail), Api(identity.url, identity.mail)
+    owner.register("Own AB")
+    stranger.register("Other AB")
+    member = owner.post("/account/members", {"email": f"{uuid.uuid4().hex[:10]}@example.com"}).json()
+    answer = stranger.http.delete(f"/account/members/{member['user_id']}", headers=stranger.headers())
+    assert error_code(answer) == (404, "not_found")
