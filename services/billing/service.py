@@ -235,8 +235,20 @@ class BillingService(Pingable):
         """Set a new password through a reset link.  Every token issued to the user until now
         stops working (a revocation the gateway applies), and the address counts as verified:
         the link reached its mailbox."""
+        def revoke_earlier_tokens(session: Session, user: User, now: datetime) -> None:
+            user.credentials_changed_at = now
+            session.add(Revocation(subject=f"user:{user.id}", not_before=now, created_at=now,
+                                   expires_at=now + timedelta(seconds=self.settings.token_ttl_seconds)))
+
+        return self._set_password_by_link(token, password, RESET, revoke_earlier_tokens)
+
+    def _set_password_by_link(self, token: str, password: str, purpose: str,
+                              then: Callable[[Session, User, datetime], None]) -> dict[str, Any]:
+        """Set a password through a one-time mailed link of ``purpose``: the token checked, the
+        password checked and hashed (in a thread, holding no lock), then the token used once
+        under its lock, the address verified (the link reached its mailbox), and ``then``."""
         digest = credentials.token_hash(token)
-        found = repository.live_token(self.db.session, digest, RESET)
+        found = repository.live_token(self.db.session, digest, purpose)
         if found is None:
             raise TokenInvalid()
         user = repository.user(self.db.session, found.user_id)
@@ -244,16 +256,17 @@ class BillingService(Pingable):
         self.db.session.rollback()
         password_hash = tpool.execute(credentials.hash_password, password)
         with self.db.transaction() as session:
-            found = repository.live_token(session, digest, RESET, lock=True)
+            found = repository.live_token(session, digest, purpose, lock=True)
             if found is None:  # used by a concurrent request in the meantime
                 raise TokenInvalid()
             now = utcnow()
             found.used_at = now
             user = repository.user(session, found.user_id)
-            user.password_hash, user.credentials_changed_at = password_hash, now
+            if user.disabled_at is not None:  # a removed member's link works no more
+                raise TokenInvalid()
+            user.password_hash = password_hash
             user.email_verified_at = user.email_verified_at or now
-            session.add(Revocation(subject=f"user:{user.id}", not_before=now, created_at=now,
-                                   expires_at=now + timedelta(seconds=self.settings.token_ttl_seconds)))
+            then(session, user, now)
             return self._principal(user).wire()
 
     @rpc
@@ -326,24 +339,7 @@ class BillingService(Pingable):
     @rpc
     def accept_invite(self, token: str, password: str) -> dict[str, Any]:
         """The invited member sets a password through the link; the address is then verified."""
-        digest = credentials.token_hash(token)
-        found = repository.live_token(self.db.session, digest, INVITE)
-        if found is None:
-            raise TokenInvalid()
-        user = repository.user(self.db.session, found.user_id)
-        credentials.check_new_password(password, user.email)
-        self.db.session.rollback()
-        password_hash = tpool.execute(credentials.hash_password, password)
-        with self.db.transaction() as session:
-            found = repository.live_token(session, digest, INVITE, lock=True)
-            if found is None:
-                raise TokenInvalid()
-            found.used_at = utcnow()
-            user = repository.user(session, found.user_id)
-            if user.disabled_at is not None:
-                raise TokenInvalid()
-            user.password_hash, user.email_verified_at = password_hash, utcnow()
-            return self._principal(user).wire()
+        return self._set_password_by_link(token, password, INVITE, lambda *_: None)
 
     @rpc
     def remove_member(self, account_id: str, acting_user_id: str, user_id: str) -> None:
