@@ -432,16 +432,20 @@ def with_pay_url(request: Request, payment: dict[str, Any]) -> dict[str, Any]:
 async def start_card_payment(request: Request, body: schemas.CardPaymentIn,
                              me: Principal = Depends(principal),
                              key: str | None = IdempotencyKey) -> JSONResponse:
-    """Top up by card: open `pay_url` (the processor's page), pay there, and the processor's
-    signed callback settles the payment (`status`: pending → succeeded | declined)."""
-    amount = body.amount.model_dump(mode="json")
+    """Top up by card (`amount`), or pay what remains on an open payment invoice by card
+    (`payment_invoice_id`; 409 `payment_invoice_not_open` once it is paid or void): open
+    `pay_url` (the processor's page), pay there, and the processor's signed callback settles
+    the payment (`status`: pending → succeeded | declined)."""
+    asked = body.model_dump(mode="json", exclude_none=True)
+    amount = asked.get("amount") or {}
 
     async def handler() -> tuple[int, Any]:
         made = await call(request, "billing", "create_card_payment", me.own_account(),
-                          amount["amount"], amount["currency"], request_key(me, key))
+                          amount.get("amount"), amount.get("currency"), request_key(me, key),
+                          body.payment_invoice_id)
         return 201, made
 
-    return await once(request, me.user_id, key, amount, handler,
+    return await once(request, me.user_id, key, asked, handler,
                       present=lambda made: with_pay_url(request, made))
 
 
@@ -499,9 +503,11 @@ async def bank_transactions(request: Request, me: Principal = Depends(operator),
              responses=responses(*WRITE, 403, 404))
 async def match_bank_transaction(request: Request, transaction_id: str, body: schemas.MatchIn,
                                  me: Principal = Depends(operator)) -> Any:
-    """Say whose money an unmatched credit is: it is credited to that account's cash wallet."""
+    """Say what an unmatched credit pays: an account's cash wallet (`account_id`), or a
+    payment invoice (`payment_invoice_id`: up to what remains on it, the rest to its account's
+    cash wallet)."""
     return await call(request, "billing", "match_bank_transaction", transaction_id,
-                      body.account_id, me.user_id)
+                      body.account_id, me.user_id, body.payment_invoice_id)
 
 
 # -- payment orders ------------------------------------------------------------------------------

@@ -72,6 +72,7 @@ STATUS: dict[type[e.BusinessError], int] = {
     e.PaymentOrderDecided: 409,
     e.StatementAccountMismatch: 422,
     e.BankTransactionMatched: 409,
+    e.PaymentInvoiceNotOpen: 409,
     e.VoucherInvalid: 422,
     e.VoucherExpired: 422,
     e.VoucherUsed: 409,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, Field, StrictBool, StrictInt
+from pydantic import AfterValidator, BaseModel, Field, StrictBool, StrictInt, model_validator
 
 from gateway.validation import Body, MoneyIn, PositiveMoneyIn, StrictQuantity
 from services.common.contracts import Address, BankAccount, BillingInfo, Company, Currency, MailingInfo
@@ -164,7 +164,17 @@ class CreditLimitIn(Body):
 
 
 class CardPaymentIn(Body):
-    amount: PositiveMoneyIn
+    """A top-up (`amount`) or the payment of what remains on an open payment invoice
+    (`payment_invoice_id`): exactly one of the two."""
+
+    amount: PositiveMoneyIn | None = None
+    payment_invoice_id: str | None = Field(None, min_length=1, max_length=36)
+
+    @model_validator(mode="after")
+    def _one_purpose(self) -> CardPaymentIn:
+        if (self.amount is None) == (self.payment_invoice_id is None):
+            raise ValueError("give either amount (a top-up) or payment_invoice_id")
+        return self
 
 
 class CardPaymentOut(BaseModel):
@@ -186,7 +196,17 @@ class CardCallbackIn(BaseModel):
 
 
 class MatchIn(Body):
-    account_id: str = Field(min_length=1, max_length=36)
+    """What the credit pays: an account's cash wallet, or a payment invoice (the surplus above
+    what remains on it goes to its account's cash wallet); exactly one of the two."""
+
+    account_id: str | None = Field(None, min_length=1, max_length=36)
+    payment_invoice_id: str | None = Field(None, min_length=1, max_length=36)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> MatchIn:
+        if (self.account_id is None) == (self.payment_invoice_id is None):
+            raise ValueError("give either account_id or payment_invoice_id")
+        return self
 
 
 class DecisionIn(Body):

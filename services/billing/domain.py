@@ -142,6 +142,38 @@ def card_payment(account_id: str, amount: Money) -> list[Leg]:
     return balanced([Leg(CUSTOMER_CASH, account_id, amount), Leg(CARD_CLEARING, None, -amount)])
 
 
+def open_claim(account_id: str, total: Money) -> list[Leg]:
+    """A payment invoice billing a sale: the customer owes its total from now on."""
+    return balanced([Leg(RECEIVABLES, account_id, -total), Leg(REVENUE_CLEARING, None, total)])
+
+
+def pay_invoice(account_id: str, received: Money, applied: Money, source: str,
+                claim: bool) -> list[Leg]:
+    """Money received by wire or card (``source`` is ``bank`` or ``card_clearing``) for a
+    payment invoice: ``applied`` of it settles the invoice (a claim's receivable; an advance's
+    is the customer's cash), the rest is a surplus credited to the cash wallet."""
+    if received.amount <= 0 or applied.amount < 0 or received < applied:
+        raise ValueError("a payment covers what it applies")
+    to_cash = received - applied if claim else received
+    legs = [Leg(source, None, -received)]
+    if claim and applied.amount:
+        legs.append(Leg(RECEIVABLES, account_id, applied))
+    if to_cash.amount:
+        legs.append(Leg(CUSTOMER_CASH, account_id, to_cash))
+    return balanced(legs)
+
+
+def void_claim(account_id: str, remaining: Money, paid: Money) -> list[Leg]:
+    """A claim voided: what was still owed is owed no more, and what was paid for it goes to
+    the customer's cash wallet."""
+    legs = [Leg(REVENUE_CLEARING, None, -(remaining + paid))]
+    if remaining.amount:
+        legs.append(Leg(RECEIVABLES, account_id, remaining))
+    if paid.amount:
+        legs.append(Leg(CUSTOMER_CASH, account_id, paid))
+    return balanced(legs)
+
+
 def redeem_voucher(account_id: str, amount: Money) -> list[Leg]:
     return balanced([Leg(CUSTOMER_VOUCHER, account_id, amount),
                      Leg(VOUCHER_LIABILITY, None, -amount)])

@@ -81,6 +81,26 @@ class OverdueInvoice(Base):
     since: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
+class Payable(Base):
+    """A payment invoice the invoicing service opened, as billing takes payments for it: paid
+    by wire (quoting its ``number`` or ``wire_reference``) or card, ``paid`` once ``paid_minor``
+    reaches ``total_minor``; a payment above what remains goes to the cash wallet."""
+
+    __tablename__ = "payables"
+
+    payment_invoice_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    wire_reference: Mapped[str] = mapped_column(String(35), unique=True)
+    total_minor: Mapped[int] = mapped_column(BigInteger)
+    paid_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    currency: Mapped[str] = mapped_column(String(3))
+    due_on: Mapped[date] = mapped_column(Date)
+    claim: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[Literal["open", "paid", "void"]] = mapped_column(String(10))
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
 class CardPayment(Base):
     """Money a customer pays by card: ``pending`` until the processor's signed callback says
     ``succeeded`` (the cash wallet is credited, or a payment invoice paid) or ``declined``."""
@@ -139,6 +159,7 @@ class BankTransaction(Base):
     creditor_reference: Mapped[str | None] = mapped_column(String(35))
     status: Mapped[str] = mapped_column(String(20))  # matched | unmatched
     account_id: Mapped[str | None] = mapped_column(String(36))
+    payment_invoice_id: Mapped[str | None] = mapped_column(String(36))
     entry_id: Mapped[str | None] = mapped_column(String(36))
     matched_by: Mapped[str | None] = mapped_column(String(80))
     matched_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -20,6 +20,7 @@ from services.billing.models import (
     JournalEntry,
     LoginFailure,
     OverdueInvoice,
+    Payable,
     PaymentOrder,
     Posting,
     ReferenceCounter,
@@ -355,6 +356,26 @@ def account_quoted(session: Session, references: list[str]) -> Account | None:
     found = {a.payment_reference: a for a in session.scalars(
         select(Account).where(Account.payment_reference.in_(references)))}
     return next((found[r] for r in references if r in found), None)
+
+
+def open_invoices(session: Session, account_id: str, currency: str) -> Money:
+    """What remains to be paid on the account's open payment invoices."""
+    minor = session.scalar(select(func.coalesce(func.sum(Payable.total_minor - Payable.paid_minor), 0))
+                           .where(Payable.account_id == account_id, Payable.currency == currency,
+                                  Payable.status == "open"))
+    return Money.from_minor(int(minor or 0), currency)
+
+
+def payable_quoted(session: Session, references: list[str], words: list[str]) -> Payable | None:
+    """The payment invoice whose wire reference, else whose number, a credit quotes first."""
+    if not references and not words:
+        return None
+    rows = list(session.scalars(select(Payable).where(or_(
+        Payable.wire_reference.in_(references + words), Payable.number.in_(words)))))
+    by_reference = {p.wire_reference: p for p in rows}
+    by_number = {p.number: p for p in rows}
+    return (next((by_reference[r] for r in references + words if r in by_reference), None)
+            or next((by_number[w] for w in words if w in by_number), None))
 
 
 def newest_first(query: Any, model: Any, limit: int, after: tuple[datetime, str] | None) -> Any:

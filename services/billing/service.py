@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from eventlet import tpool
 from sqlalchemy.exc import IntegrityError
@@ -37,6 +37,7 @@ from services.billing.models import (
     JournalEntry,
     OutboxMessage,
     OverdueInvoice,
+    Payable,
     PaymentOrder,
     ProcessedEvent,
     Revocation,
@@ -69,8 +70,11 @@ from services.common.contracts import (
     MoneyOut,
     OrderCharged,
     OrderChargeRefused,
+    PayableOut,
+    PaymentInvoiceOpened,
     PaymentInvoiceOverdue,
     PaymentInvoiceSettled,
+    PaymentInvoiceVoided,
     PaymentOrderUploaded,
     PaymentReceived,
     PrincipalOut,
@@ -102,6 +106,7 @@ from services.common.errors import (
     NotFound,
     OwnerOnly,
     PaymentConflict,
+    PaymentInvoiceNotOpen,
     PaymentOrderDecided,
     RefundExceedsPayment,
     StatementAccountMismatch,
@@ -643,6 +648,102 @@ class BillingService(Pingable):
                 session.delete(found)
             self._announce_standing(session, account, before)
 
+    # -- payment invoices (payables) ------------------------------------------------------------
+
+    @handles(PaymentInvoiceOpened)
+    def on_payment_invoice_opened(self, payload: dict[str, Any]) -> None:
+        """Take payments for a payment invoice from now on; a claim is owed from now on."""
+        evt = parse(PaymentInvoiceOpened, payload)
+        total = evt.total.money()
+        with self.db.transaction() as session:
+            if not first_delivery(session, ProcessedEvent, "payment_invoice_opened", evt.event_id):
+                return
+            account = repository.account(session, evt.account_id, lock=True)
+            if session.get(Payable, evt.payment_invoice_id) is not None:
+                return
+            if total.amount <= 0 or total.currency != account.currency:
+                log.error("payment invoice %s ignored: its total %s cannot be owed by an "
+                             "account keeping %s", evt.payment_invoice_id, total, account.currency)
+                return
+            payable = Payable(payment_invoice_id=evt.payment_invoice_id, account_id=account.id,
+                              number=evt.number.strip().upper(),
+                              wire_reference=evt.wire_reference.replace(" ", "").upper(),
+                              total_minor=total.minor, paid_minor=0, currency=total.currency,
+                              due_on=evt.due_on, claim=evt.claim, status="open",
+                              opened_at=evt.occurred_at)
+            session.add(payable)
+            if evt.claim:
+                repository.record_entry(
+                    session, account_id=account.id, kind="payment_invoice",
+                    reference=f"payment invoice {payable.number}",
+                    idempotency_key=f"payable:{payable.payment_invoice_id}:open", amount=total,
+                    legs=domain.open_claim(account.id, total))
+
+    @handles(PaymentInvoiceVoided)
+    def on_payment_invoice_voided(self, payload: dict[str, Any]) -> None:
+        """Nothing more is owed on it; what was paid for a claim goes to the cash wallet."""
+        evt = parse(PaymentInvoiceVoided, payload)
+        with self.db.transaction() as session:
+            if not first_delivery(session, ProcessedEvent, "payment_invoice_voided", evt.event_id):
+                return
+            account = repository.account(session, evt.account_id, lock=True)
+            payable = session.get(Payable, evt.payment_invoice_id, with_for_update=True)
+            if payable is None or payable.account_id != account.id or payable.status == "void":
+                return
+            before = repository.standing_of(session, account)
+            if payable.claim:
+                paid = Money.from_minor(payable.paid_minor, payable.currency)
+                entry = repository.record_entry(
+                    session, account_id=account.id, kind="payment_invoice_void",
+                    reference=f"payment invoice {payable.number}",
+                    idempotency_key=f"payable:{payable.payment_invoice_id}:void",
+                    amount=Money.from_minor(payable.total_minor, payable.currency),
+                    legs=domain.void_claim(account.id, remaining_of(payable), paid))
+                if paid.amount:
+                    self.outbox.add(session, BalanceCredited(entry=self._entry_out(session, entry)))
+            payable.status = "void"
+            found = session.get(OverdueInvoice, payable.payment_invoice_id)
+            if found is not None:
+                session.delete(found)
+            self._announce_standing(session, account, before)
+
+    @rpc
+    def get_payable(self, payment_invoice_id: str, account_id: str | None = None) -> dict[str, Any]:
+        """A payment invoice's payments as billing took them (``account_id``: only if it is
+        that account's)."""
+        payable = self.db.session.get(Payable, payment_invoice_id)
+        if payable is None or account_id not in (None, payable.account_id):
+            raise NotFound("no such payment invoice", {"payment_invoice_id": payment_invoice_id})
+        return payable_out(payable).wire()
+
+    def _pay_payable(self, session: Session, account: Account, payable: Payable, received: Money,
+                     *, source: str, method: Literal["card", "wire"], payment_id: str, key: str,
+                     actor: str = "system") -> JournalEntry:
+        """Money received for a payment invoice: up to what remains on it settles it (paid in
+        full, it is no longer overdue), the rest goes to the cash wallet."""
+        before = repository.standing_of(session, account)
+        remaining = remaining_of(payable)
+        applied = received if received < remaining else remaining
+        entry = repository.record_entry(
+            session, account_id=account.id, kind=f"{method}_payment",
+            reference=f"payment invoice {payable.number}", idempotency_key=key, amount=received,
+            legs=domain.pay_invoice(account.id, received, applied, source, payable.claim),
+            actor=actor)
+        payable.paid_minor += applied.minor
+        if payable.status == "open" and payable.paid_minor >= payable.total_minor:
+            payable.status = "paid"
+            found = session.get(OverdueInvoice, payable.payment_invoice_id)
+            if found is not None:
+                session.delete(found)
+        out = self._entry_out(session, entry)
+        self.outbox.add(session, PaymentReceived(entry=out, method=method, payment_id=payment_id,
+                                                 payable=payable_out(payable),
+                                                 applied=MoneyOut.of(applied)))
+        if out.cash is not None and out.cash.amount > 0:
+            self.outbox.add(session, BalanceCredited(entry=out))
+        self._announce_standing(session, account, before)
+        return entry
+
     @rpc
     def statement(self, account_id: str, since: str | None = None, until: str | None = None,
                   limit: int | None = None, cursor: str | None = None) -> dict[str, Any]:
@@ -763,24 +864,38 @@ class BillingService(Pingable):
     # -- card payments -------------------------------------------------------------------------
 
     @rpc
-    def create_card_payment(self, account_id: str, amount: str, currency: str,
-                            request_key: str | None = None) -> dict[str, Any]:
-        """Start a top-up by card: ``pending`` until the processor's callback settles it.  A
-        repeated ``request_key`` answers the payment it started."""
-        money = Money(Decimal(amount), currency)
-        if money.amount <= 0:
-            raise InvalidRequest("a card payment is a positive amount", {"field": "amount"})
+    def create_card_payment(self, account_id: str, amount: str | None, currency: str | None,
+                            request_key: str | None = None,
+                            payment_invoice_id: str | None = None) -> dict[str, Any]:
+        """Start a card payment: a top-up of ``amount``, or (``payment_invoice_id``) what
+        remains on one of the account's open payment invoices.  ``pending`` until the
+        processor's callback settles it.  A repeated ``request_key`` answers the payment it
+        started."""
+        if payment_invoice_id is None:
+            money = Money(Decimal(amount or "0"), currency or "")
+            if money.amount <= 0:
+                raise InvalidRequest("a card payment is a positive amount", {"field": "amount"})
         try:
             with self.db.transaction() as session:
                 account = repository.account(session, account_id)
                 if request_key and (made := repository.card_payment_by_key(session, account.id,
                                                                            request_key)):
                     return card_payment_out(made).wire()
-                if currency != account.currency:
+                if payment_invoice_id is not None:
+                    payable = session.get(Payable, payment_invoice_id)
+                    if payable is None or payable.account_id != account.id:
+                        raise NotFound("no such payment invoice",
+                                       {"payment_invoice_id": payment_invoice_id})
+                    money = remaining_of(payable)
+                    if money.amount <= 0:
+                        raise PaymentInvoiceNotOpen(details={"status": payable.status})
+                elif money.currency != account.currency:
                     raise CurrencyNotSupported(f"the account keeps its balance in {account.currency}")
                 payment = CardPayment(id=str(uuid.uuid4()), account_id=account.id,
                                       request_key=request_key, amount_minor=money.minor,
-                                      currency=currency, purpose="top_up", status="pending",
+                                      currency=money.currency,
+                                      purpose="top_up" if payment_invoice_id is None else "payment_invoice",
+                                      payment_invoice_id=payment_invoice_id, status="pending",
                                       created_at=utcnow())
                 session.add(payment)
                 session.flush()
@@ -808,7 +923,8 @@ class BillingService(Pingable):
     def settle_card_payment(self, payment_id: str, status: str, decline_reason: str | None = None,
                             processor_reference: str | None = None) -> dict[str, Any]:
         """The processor's verified callback.  The first final word wins: a repeat, or a late
-        ``pending`` after it, changes nothing; a success credits the cash wallet once."""
+        ``pending`` after it, changes nothing; a success credits the cash wallet once (or pays
+        the payment invoice it was for, any surplus to the cash wallet)."""
         if status not in ("pending", "succeeded", "declined"):
             raise InvalidRequest("status is pending, succeeded or declined", {"field": "status"})
         found = self.db.session.get(CardPayment, payment_id)
@@ -827,8 +943,15 @@ class BillingService(Pingable):
             if status == "declined":
                 payment.decline_reason = (decline_reason or "declined")[:60]
                 return card_payment_out(payment).wire()
-            before = repository.standing_of(session, account)
             amount = Money.from_minor(payment.amount_minor, payment.currency)
+            if payment.payment_invoice_id is not None:
+                payable = session.get(Payable, payment.payment_invoice_id, with_for_update=True)
+                assert payable is not None
+                payment.entry_id = self._pay_payable(
+                    session, account, payable, amount, source=domain.CARD_CLEARING, method="card",
+                    payment_id=payment.id, key=f"card:{payment.id}").id
+                return card_payment_out(payment).wire()
+            before = repository.standing_of(session, account)
             entry = repository.record_entry(
                 session, account_id=account.id, kind="card_payment",
                 reference=f"card payment {payment.id}", idempotency_key=f"card:{payment.id}",
@@ -897,9 +1020,14 @@ class BillingService(Pingable):
                     created_at=utcnow())
                 session.add(tx)
                 session.flush()
-                account = repository.account_quoted(session, wires.references_in(
-                    credit.creditor_reference, credit.remittance))
-                if account is not None and account.currency == tx.currency:
+                references = wires.references_in(credit.creditor_reference, credit.remittance)
+                payable = repository.payable_quoted(
+                    session, references, wires.words_in(credit.creditor_reference, credit.remittance))
+                account = repository.account_quoted(session, references) if payable is None else None
+                if payable is not None and payable.currency == tx.currency:
+                    self._credit_wire(session, tx, payable.account_id, "bank statement", payable)
+                    counts["matched"] += 1
+                elif account is not None and account.currency == tx.currency:
                     self._credit_wire(session, tx, account.id, "bank statement")
                     counts["matched"] += 1
                 else:
@@ -915,35 +1043,58 @@ class BillingService(Pingable):
         return pages.page([bank_transaction_out(row) for row in rows], size, "created_at")
 
     @rpc
-    def match_bank_transaction(self, transaction_id: str, account_id: str,
-                               actor: str) -> dict[str, Any]:
-        """An operator says whose money an unmatched credit is: it is credited to that
-        account's cash wallet, once (matching it again to the same account answers the same;
-        to another is ``bank_transaction_matched``)."""
+    def match_bank_transaction(self, transaction_id: str, account_id: str | None, actor: str,
+                               payment_invoice_id: str | None = None) -> dict[str, Any]:
+        """An operator says what an unmatched credit pays: a payment invoice (up to what
+        remains on it, the rest to its account's cash wallet) or an account's cash wallet.
+        Once: matching it again the same way answers the same; otherwise
+        ``bank_transaction_matched``."""
+        if (account_id is None) == (payment_invoice_id is None):
+            raise InvalidRequest("say either the account or the payment invoice it pays",
+                                 {"field": "account_id"})
         with self.db.transaction() as session:
+            payable = None
+            if payment_invoice_id is not None:
+                payable = session.get(Payable, payment_invoice_id)
+                if payable is None:
+                    raise NotFound("no such payment invoice",
+                                   {"payment_invoice_id": payment_invoice_id})
+                account_id = payable.account_id
+            assert account_id is not None
             account = repository.account(session, account_id)
             tx = session.get(BankTransaction, transaction_id, with_for_update=True)
             if tx is None:
                 raise NotFound("no such bank transaction", {"transaction_id": transaction_id})
             if tx.status == "matched":
-                if tx.account_id != account.id:
-                    raise BankTransactionMatched(details={"account_id": tx.account_id})
+                if tx.account_id != account.id or (payable is not None and
+                                                   tx.payment_invoice_id != payment_invoice_id):
+                    raise BankTransactionMatched(details={
+                        "account_id": tx.account_id, "payment_invoice_id": tx.payment_invoice_id})
                 return bank_transaction_out(tx)
             if tx.currency != account.currency:
                 raise CurrencyNotSupported(f"the account keeps its balance in {account.currency}")
-            self._credit_wire(session, tx, account.id, actor)
+            self._credit_wire(session, tx, account.id, actor, payable)
             return bank_transaction_out(tx)
 
-    def _credit_wire(self, session: Session, tx: BankTransaction, account_id: str, actor: str) -> None:
+    def _credit_wire(self, session: Session, tx: BankTransaction, account_id: str, actor: str,
+                     payable: Payable | None = None) -> None:
         account = repository.account(session, account_id, lock=True)
-        before = repository.standing_of(session, account)
         amount = Money.from_minor(tx.amount_minor, tx.currency)
+        tx.status, tx.account_id = "matched", account.id
+        tx.matched_by, tx.matched_at = actor, utcnow()
+        if payable is not None:
+            session.refresh(payable, with_for_update=True)
+            tx.payment_invoice_id = payable.payment_invoice_id
+            tx.entry_id = self._pay_payable(session, account, payable, amount, source=domain.BANK,
+                                            method="wire", payment_id=tx.id,
+                                            key=f"wire:{tx.id}", actor=actor).id
+            return
+        before = repository.standing_of(session, account)
         entry = repository.record_entry(
             session, account_id=account.id, kind="wire_payment",
             reference=f"wire {tx.dedupe_key}", idempotency_key=f"wire:{tx.id}", amount=amount,
             legs=domain.wire_payment(account.id, amount), actor=actor)
-        tx.status, tx.account_id, tx.entry_id = "matched", account.id, entry.id
-        tx.matched_by, tx.matched_at = actor, utcnow()
+        tx.entry_id = entry.id
         out = self._entry_out(session, entry)
         self.outbox.add(session, PaymentReceived(entry=out, method="wire", payment_id=tx.id))
         self.outbox.add(session, BalanceCredited(entry=out))
@@ -1234,6 +1385,7 @@ class BillingService(Pingable):
             credit_limit=standing.credit_limit,
             in_arrears=standing.in_arrears,
             arrears_amount=standing.arrears_amount,
+            open_invoices=MoneyOut.of(repository.open_invoices(session, account.id, account.currency)),
             country=account.country,
             vat_number=account.vat_number,
             billing_info_complete=profile.billing_info_complete(billing),
@@ -1262,7 +1414,8 @@ def bank_transaction_out(tx: BankTransaction) -> dict[str, Any]:
         "value_date": tx.value_date.isoformat() if tx.value_date else None,
         "debtor_name": tx.debtor_name, "debtor_iban": tx.debtor_iban,
         "remittance": tx.remittance, "creditor_reference": tx.creditor_reference,
-        "bank_reference": tx.dedupe_key, "account_id": tx.account_id, "entry_id": tx.entry_id,
+        "bank_reference": tx.dedupe_key, "account_id": tx.account_id,
+        "payment_invoice_id": tx.payment_invoice_id, "entry_id": tx.entry_id,
         "matched_by": tx.matched_by,
         "matched_at": wire_time(tx.matched_at) if tx.matched_at else None,
         "created_at": wire_time(tx.created_at),
@@ -1286,6 +1439,21 @@ def payment_order_out(order: PaymentOrder) -> dict[str, Any]:
         "decided_at": wire_time(order.decided_at) if order.decided_at else None,
         "created_at": wire_time(order.created_at),
     }
+
+
+def remaining_of(payable: Payable) -> Money:
+    """What is still to be paid on a payment invoice (nothing once paid or void)."""
+    left = payable.total_minor - payable.paid_minor if payable.status == "open" else 0
+    return Money.from_minor(max(left, 0), payable.currency)
+
+
+def payable_out(payable: Payable) -> PayableOut:
+    return PayableOut(
+        payment_invoice_id=payable.payment_invoice_id, account_id=payable.account_id,
+        number=payable.number, wire_reference=payable.wire_reference,
+        total=MoneyOut.minor(payable.total_minor, payable.currency),
+        paid=MoneyOut.minor(payable.paid_minor, payable.currency),
+        remaining=MoneyOut.of(remaining_of(payable)), status=payable.status, claim=payable.claim)
 
 
 def card_payment_out(payment: CardPayment) -> CardPaymentOut:

@@ -171,6 +171,8 @@ class AccountOut(Contract):
     credit_limit: MoneyOut | None = None
     in_arrears: bool = False
     arrears_amount: MoneyOut | None = None
+    open_invoices: MoneyOut | None = Field(
+        None, description="what remains to be paid on the account's open payment invoices")
     country: str | None = None
     vat_number: str | None = None
     billing_info_complete: bool = False
@@ -496,6 +498,47 @@ class PaymentInvoiceSettled(Event):
     account_id: str
 
 
+class PaymentInvoiceOpened(Event):
+    """The invoicing service issued a payment invoice: billing takes payments for it (by wire
+    quoting its ``number`` or ``wire_reference``, or by card).  A ``claim`` bills a sale (the
+    customer owes ``total`` from now on: a receivable); otherwise it asks for an advance, and
+    what is paid for it goes to the customer's cash wallet."""
+
+    source = "invoicing"
+    type = "payment_invoice_opened"
+    payment_invoice_id: str
+    account_id: str
+    number: str
+    wire_reference: str
+    total: MoneyOut
+    due_on: date
+    claim: bool = True
+
+
+class PaymentInvoiceVoided(Event):
+    """The invoicing service voided a payment invoice: nothing more is owed on it; what was
+    already paid for it goes to the customer's cash wallet."""
+
+    source = "invoicing"
+    type = "payment_invoice_voided"
+    payment_invoice_id: str
+    account_id: str
+
+
+class PayableOut(Contract):
+    """A payment invoice as billing sees it: what it asks for, what has been paid for it."""
+
+    payment_invoice_id: str
+    account_id: str
+    number: str
+    wire_reference: str
+    total: MoneyOut
+    paid: MoneyOut
+    remaining: MoneyOut
+    status: Literal["open", "paid", "void"]
+    claim: bool
+
+
 class CardPaymentOut(Contract):
     id: str
     account_id: str
@@ -508,13 +551,18 @@ class CardPaymentOut(Contract):
 
 
 class PaymentReceived(Event):
-    """Money came in from outside (card, wire) and was credited."""
+    """Money came in from outside (card, wire) and was credited: to a payment invoice it paid
+    (up to what remained on it) and the rest to the cash wallet."""
 
     source = "billing"
     type = "payment_received"
     entry: LedgerEntryOut
     method: Literal["card", "wire", "payment_order"]
     payment_id: str
+    payable: PayableOut | None = None
+    """The payment invoice it paid (after this payment), if it paid one."""
+    applied: MoneyOut | None = None
+    """How much of it went to that payment invoice; the rest went to the cash wallet."""
 
 
 class PaymentOrderUploaded(Event):

@@ -177,6 +177,12 @@ class BankTransactionMatched(BusinessError):
 
 
 @shared
+class PaymentInvoiceNotOpen(BusinessError):
+    code = "payment_invoice_not_open"
+    default_message = "this payment invoice is no longer open for payment"
+
+
+@shared
 class VoucherInvalid(BusinessError):
     code = "voucher_invalid"
     default_message = "no such voucher code"

@@ -226,6 +226,13 @@ class Product:
                 stdout=log, stderr=subprocess.STDOUT,
             )
 
+    def publish(self, evt: Any) -> None:
+        """Publish an event on the product's broker, as the service that owns it would (for
+        a producer that is not built yet, or a delivery the test wants to repeat)."""
+        from nameko.standalone.events import event_dispatcher
+
+        event_dispatcher({"AMQP_URI": self.env["AMQP_URI"]})(evt.source, evt.type, evt.wire())
+
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         process = self.processes[name]
         process.send_signal(sig)

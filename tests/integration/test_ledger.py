@@ -1,17 +1,25 @@
 """The billing ledger on PostgreSQL: balances come from postings, charges cannot overdraw even
 when they race, and retried charges have the effect of one."""
 
+import base64
 import uuid
+from datetime import date
 from decimal import Decimal
+from pathlib import Path
+from string import Template
 
 import eventlet
 import pytest
+from nameko.standalone.events import event_dispatcher
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.billing import ledger_check
 from services.billing.models import Posting
+from services.billing.profile import rf_reference
 from services.billing.service import BillingService
+from services.common import testing
+from services.common.contracts import MoneyOut, PaymentInvoiceOpened
 from services.common.db import make_engine
 from services.common.errors import InsufficientFunds, NotFound, PaymentConflict
 
@@ -157,10 +165,6 @@ def test_events_nobody_subscribes_to_yet_are_still_published(run_services, rpc, 
 
 
 def test_one_statement_imported_twice_at_once_credits_once(run_services, rpc, rpc_factory):
-    import base64
-    from pathlib import Path
-    from string import Template
-
     run_services(BillingService)
     account_id = register(rpc)
     reference = rpc.billing.get_account(account_id)["payment_reference"]
@@ -177,3 +181,47 @@ def test_one_statement_imported_twice_at_once_credits_once(run_services, rpc, rp
     assert sum(r["matched"] for r in results) == 2
     assert sum(r["duplicates"] for r in results) == 3 * 5
     assert rpc.billing.get_account(account_id)["cash_balance"]["amount"] == "130.00"
+
+
+def test_a_wire_and_a_card_paying_one_payment_invoice_at_once_pay_it_once_and_the_rest_is_cash(
+    run_services, rpc, rpc_factory, config, database_urls
+):
+    run_services(BillingService)
+    account_id = register(rpc)
+    opened = PaymentInvoiceOpened(
+        payment_invoice_id=str(uuid.uuid4()), account_id=account_id,
+        number=f"PI-2026-{uuid.uuid4().int % 10**6:06d}",
+        wire_reference=rf_reference(uuid.uuid4().int % 10**12),
+        total=MoneyOut(amount="250.00", currency="EUR"), due_on=date(2026, 12, 31))
+    event_dispatcher(config)(opened.source, opened.type, opened.wire())
+
+    def known() -> bool:
+        try:
+            return rpc.billing.get_payable(opened.payment_invoice_id)["status"] == "open"
+        except NotFound:
+            return False
+
+    testing.wait_for(known, 20, message="billing never heard of the payment invoice")
+    cards = [rpc.billing.create_card_payment(account_id, None, None, None, opened.payment_invoice_id)
+             for _ in range(3)]
+    raw = Template((Path(__file__).resolve().parent.parent / "data"
+                    / "camt053_v02_payment_invoices.xml").read_text()).substitute(
+        STATEMENT=uuid.uuid4().hex[:10], IBAN="SE4550000000058398257466",
+        FULL_NUMBER=opened.number, PARTIAL_REFERENCE="-", OVER_NUMBER="-", ADVANCE_NUMBER="-")
+    content = base64.b64encode(raw.encode()).decode()
+
+    def pay(way: int) -> None:
+        if way < len(cards):
+            rpc_factory().billing.settle_card_payment(cards[way]["id"], "succeeded")
+        else:
+            rpc_factory().billing.import_bank_statement(content, "op")
+
+    list(eventlet.GreenPool(4).imap(pay, range(4)))
+
+    shown = rpc.billing.get_payable(opened.payment_invoice_id)
+    assert (shown["status"], shown["paid"]["amount"]) == ("paid", "250.00")
+    assert rpc.billing.get_account(account_id)["cash_balance"]["amount"] == "750.00"
+    engine = make_engine(database_urls["billing"])
+    with Session(engine) as session:
+        assert list(ledger_check.problems(session)) == []
+    engine.dispose()

@@ -1,6 +1,7 @@
 """Property test of the ledger: over random sequences of top-ups, card payments (with repeated
-and stale callbacks), voucher redemptions, charges by every payment method, refunds, and repeats
-of any of them with the same key, every entry
+and stale callbacks), wire matches (to an account, or to a payment invoice, above or below what
+remains on it), payment invoices opened, paid by card and voided, voucher redemptions, charges
+by every payment method, refunds, and repeats of any of them with the same key, every entry
 balances, every wallet's recorded balances equal its postings, no wallet goes below zero (a
 prepaid account), each wallet holds exactly what the accepted movements say, and a repeat
 changes nothing."""
@@ -16,14 +17,20 @@ from hypothesis import strategies as st
 from service_fakes import Service
 
 from services.billing import ledger_check
-from services.billing.models import Account
+from services.billing.models import Account, BankStatement, BankTransaction
 from services.billing.service import BillingService
+from services.common.contracts import MoneyOut, PaymentInvoiceOpened, PaymentInvoiceVoided
 from services.common.errors import BusinessError
 
 CENTS = st.integers(min_value=1, max_value=20_000)
 METHODS = st.sampled_from(["balance", "voucher", "balance+voucher"])
 
 operation = st.one_of(
+    st.tuples(st.just("wire"), st.integers(0, 1), CENTS),
+    st.tuples(st.just("invoice"), st.integers(0, 1), CENTS, st.booleans()),
+    st.tuples(st.just("invoice_wire"), st.integers(0, 10), CENTS),
+    st.tuples(st.just("invoice_card"), st.integers(0, 10)),
+    st.tuples(st.just("void"), st.integers(0, 10)),
     st.tuples(st.just("top_up"), st.integers(0, 1), CENTS),
     st.tuples(st.just("voucher"), st.integers(0, 1), CENTS),
     st.tuples(st.just("card"), st.integers(0, 1), CENTS, st.sampled_from(["succeeded", "declined"])),
@@ -31,6 +38,9 @@ operation = st.one_of(
     st.tuples(st.just("refund"), st.integers(0, 30), st.floats(0, 1), st.floats(0, 1)),
     st.tuples(st.just("repeat"), st.integers(0, 30)),
 )
+
+
+PAYMENT_INVOICE_OPS = ("wire", "invoice", "invoice_wire", "invoice_card", "void")
 
 
 def eur(cents: int) -> str:
@@ -48,6 +58,7 @@ class Model:
     cash: dict[str, int] = field(default_factory=dict)
     voucher: dict[str, int] = field(default_factory=dict)
     charges: list[dict[str, Any]] = field(default_factory=list)  # order, account, paid parts
+    invoices: list[dict[str, Any]] = field(default_factory=list)  # id, account, total, paid, status
     done: list[tuple[str, dict[str, Any], dict[str, Any]]] = field(default_factory=list)
 
 
@@ -71,9 +82,78 @@ def fresh_accounts(billing_db) -> list[str]:
     return ids
 
 
-def apply(billing, model: Model, accounts: list[str], op: tuple) -> None:
+def unmatched_credit(billing_db, amount: int) -> str:
+    """A credit on the seller's account that quoted nothing, as a statement import leaves it."""
+    statement, tx = str(uuid.uuid4()), str(uuid.uuid4())
+    with billing_db.session() as session:
+        session.add(BankStatement(id=statement, message_id=statement, statement_id=statement,
+                                  version="001.02", account_iban="SE00", imported_by="prop"))
+        session.flush()
+        session.add(BankTransaction(id=tx, statement_id=statement, dedupe_key=tx,
+                                    amount_minor=amount, currency="EUR", remittance="",
+                                    status="unmatched"))
+        session.commit()
+    return tx
+
+
+def pay_invoice(model: Model, invoice: dict[str, Any], amount: int) -> None:
+    """What a payment does to the model: up to what remains pays the invoice, the rest (and an
+    advance's whole payment) is cash."""
+    applied = min(amount, invoice["total"] - invoice["paid"]) if invoice["status"] == "open" else 0
+    invoice["paid"] += applied
+    if invoice["status"] == "open" and invoice["paid"] == invoice["total"]:
+        invoice["status"] = "paid"
+    model.cash[invoice["account"]] += amount if not invoice["claim"] else amount - applied
+
+
+def apply_payment_invoice_op(billing, billing_db, model: Model, accounts: list[str], op: tuple) -> None:
     kind = op[0]
-    if kind == "top_up":
+    if kind == "wire":
+        billing.match_bank_transaction(unmatched_credit(billing_db, op[2]), accounts[op[1]], "prop")
+        model.cash[accounts[op[1]]] += op[2]
+    elif kind == "invoice":
+        invoice = {"id": str(uuid.uuid4()), "account": accounts[op[1]], "total": op[2], "paid": 0,
+                   "status": "open", "claim": op[3]}
+        billing.on_payment_invoice_opened(PaymentInvoiceOpened(
+            payment_invoice_id=invoice["id"], account_id=invoice["account"],
+            number=f"PI-{invoice['id']}", wire_reference=f"W{uuid.uuid4().hex[:30]}",
+            total=MoneyOut(amount=eur(op[2]), currency="EUR"), due_on="2999-12-31",
+            claim=op[3]).wire())
+        model.invoices.append(invoice)
+    elif not model.invoices:
+        return
+    elif kind == "invoice_wire":
+        invoice = model.invoices[op[1] % len(model.invoices)]
+        billing.match_bank_transaction(unmatched_credit(billing_db, op[2]), None, "prop", invoice["id"])
+        pay_invoice(model, invoice, op[2])
+    elif kind == "invoice_card":
+        invoice = model.invoices[op[1] % len(model.invoices)]
+        try:
+            payment = billing.create_card_payment(invoice["account"], None, None, None, invoice["id"])
+        except BusinessError as refused:
+            assert refused.code == "payment_invoice_not_open" and invoice["status"] != "open"
+            return
+        assert cents(payment["amount"]) == invoice["total"] - invoice["paid"]
+        billing.settle_card_payment(payment["id"], "succeeded")
+        billing.settle_card_payment(payment["id"], "succeeded")
+        pay_invoice(model, invoice, cents(payment["amount"]))
+    elif kind == "void":
+        invoice = model.invoices[op[1] % len(model.invoices)]
+        billing.on_payment_invoice_voided(PaymentInvoiceVoided(
+            payment_invoice_id=invoice["id"], account_id=invoice["account"]).wire())
+        if invoice["status"] != "void" and invoice["claim"]:
+            model.cash[invoice["account"]] += invoice["paid"]
+        invoice["status"] = "void"
+    shown = billing.get_payable(invoice["id"]) if kind != "wire" else None
+    if shown is not None:
+        assert (shown["status"], cents(shown["paid"])) == (invoice["status"], invoice["paid"])
+
+
+def apply(billing, model: Model, accounts: list[str], op: tuple, billing_db: Any = None) -> None:
+    kind = op[0]
+    if kind in PAYMENT_INVOICE_OPS:
+        apply_payment_invoice_op(billing, billing_db, model, accounts, op)
+    elif kind == "top_up":
         account = accounts[op[1]]
         request = {"account_id": account, "amount": eur(op[2]), "currency": "EUR",
                    "reference": "wire", "idempotency_key": uuid.uuid4().hex}
@@ -147,7 +227,7 @@ def test_postings_balance_wallets_stay_covered_and_repeats_change_nothing(billin
     model = Model(cash=dict.fromkeys(accounts, 0), voucher=dict.fromkeys(accounts, 0))
 
     for op in ops:
-        apply(billing, model, accounts, op)
+        apply(billing, model, accounts, op, billing_db)
 
     for account in accounts:
         shown = billing.get_account(account)

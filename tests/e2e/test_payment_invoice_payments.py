@@ -1,0 +1,120 @@
+"""Payment invoices paid through the gateway (the invoicing service's ``payment_invoice_opened``
+event published on the product's broker, as invoicing will publish it): a camt.053 import pays
+one in full and one in part and credits an over-payment's surplus to the cash wallet; the card
+link pays what remains; an operator matches an unmatched credit to a payment invoice; a card
+payment names either an amount or a payment invoice."""
+
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+from string import Template
+
+import httpx
+
+from services.billing.profile import rf_reference
+from services.common import testing
+from services.common.contracts import MoneyOut, PaymentInvoiceOpened
+from tests.e2e.conftest import Api
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+SELLER_IBAN = "SE4550000000058398257466"
+
+
+def open_invoice(product, customer: Api, total: str) -> PaymentInvoiceOpened:
+    evt = PaymentInvoiceOpened(
+        payment_invoice_id=str(uuid.uuid4()), account_id=customer.get("/account").json()["id"],
+        number=f"PI-2026-{uuid.uuid4().int % 10**6:06d}",
+        wire_reference=rf_reference(uuid.uuid4().int % 10**12),
+        total=MoneyOut(amount=total, currency="EUR"), due_on=date.today() + timedelta(days=14))
+    product.publish(evt)
+    return evt
+
+
+def owed(customer: Api) -> str:
+    return customer.get("/account").json()["open_invoices"]["amount"]
+
+
+def cash(customer: Api) -> str:
+    return customer.get("/account").json()["cash_balance"]["amount"]
+
+
+def import_statement(operator: Api, statement_id: str | None = None, **values: str) -> dict:
+    raw = Template((DATA / "camt053_v02_payment_invoices.xml").read_text()).substitute(
+        STATEMENT=statement_id or uuid.uuid4().hex[:10], IBAN=SELLER_IBAN,
+        **{"FULL_NUMBER": "-", "PARTIAL_REFERENCE": "-", "OVER_NUMBER": "-", "ADVANCE_NUMBER": "-",
+           **values})
+    answer = operator.http.post("/admin/bank-statements", headers=operator.headers(),
+                                files={"file": ("statement.xml", raw.encode(), "application/xml")})
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def card_for(customer: Api, payment_invoice_id: str):
+    return customer.post("/account/card-payments", {"payment_invoice_id": payment_invoice_id},
+                         headers={"Idempotency-Key": uuid.uuid4().hex})
+
+
+def test_a_statement_pays_payment_invoices_in_full_and_in_part_and_the_surplus_is_cash(
+    product, operator, customer
+):
+    full, partial, over = (open_invoice(product, customer, total) for total in ("250.00", "300.00", "50.00"))
+    testing.wait_for(lambda: owed(customer) == "600.00", 20, 0.2, "billing never heard of the invoices")
+
+    counts = import_statement(operator, FULL_NUMBER=full.number,
+                              PARTIAL_REFERENCE=" ".join([partial.wire_reference[:4],
+                                                          partial.wire_reference[4:]]),
+                              OVER_NUMBER=over.number)
+
+    assert (counts["matched"], counts["unmatched"]) == (3, 1)  # the advance invoice is not open
+    assert owed(customer) == "200.00"  # what remains of the partly paid one
+    assert cash(customer) == "30.00"  # the over-payment's surplus, nothing of the rest
+
+    payment = card_for(customer, partial.payment_invoice_id)
+    assert payment.status_code == 201, payment.text
+    assert (payment.json()["amount"]["amount"], payment.json()["payment_invoice_id"]) == (
+        "200.00", partial.payment_invoice_id)
+    paid = httpx.post(payment.json()["pay_url"], json={"card_number": "4242424242424242",
+                                                       "expiry": "12/30", "cvc": "123",
+                                                       "callback_count": 2})
+    assert paid.status_code == 200, paid.text
+    testing.wait_for(lambda: owed(customer) == "0.00", 15, 0.2, "the card never paid the invoice")
+    assert cash(customer) == "30.00"
+
+    again = card_for(customer, partial.payment_invoice_id)
+    assert (again.status_code, again.json()["error"]["code"]) == (409, "payment_invoice_not_open")
+
+
+def test_an_operator_matches_an_unmatched_credit_to_a_payment_invoice(product, operator, customer):
+    invoice = open_invoice(product, customer, "250.00")
+    testing.wait_for(lambda: owed(customer) == "250.00", 20, 0.2, "billing never heard of the invoice")
+    statement_id = uuid.uuid4().hex[:10]
+    assert import_statement(operator, statement_id)["unmatched"] == 4
+    (target,) = [t for t in operator.items("/admin/bank-transactions?status=unmatched")
+                 if t["bank_reference"] == f"{statement_id}-P1"]
+
+    matched = operator.post(f"/admin/bank-transactions/{target['id']}/match",
+                            {"payment_invoice_id": invoice.payment_invoice_id})
+
+    assert matched.status_code == 200, matched.text
+    assert matched.json()["payment_invoice_id"] == invoice.payment_invoice_id
+    assert owed(customer) == "0.00" and cash(customer) == "0.00"
+    unknown = operator.post(f"/admin/bank-transactions/{target['id']}/match",
+                            {"payment_invoice_id": str(uuid.uuid4())})
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "not_found")
+
+
+def test_a_card_payment_names_an_amount_or_a_payment_invoice_and_not_another_accounts(
+    product, customer
+):
+    both = customer.post("/account/card-payments", {
+        "amount": {"amount": "5.00", "currency": "EUR"}, "payment_invoice_id": "x"})
+    neither = customer.post("/account/card-payments", {})
+    assert [(r.status_code, r.json()["error"]["code"]) for r in (both, neither)] == [
+        (422, "validation_error")] * 2
+
+    stranger = Api(product.url, product.mail)
+    stranger.register("Stranger AB")
+    theirs = open_invoice(product, stranger, "10.00")
+    testing.wait_for(lambda: owed(stranger) == "10.00", 20, 0.2, "billing never heard of it")
+    answer = card_for(customer, theirs.payment_invoice_id)
+    assert (answer.status_code, answer.json()["error"]["code"]) == (404, "not_found")
