@@ -30,8 +30,9 @@ test-integration: install
 test-e2e: install
 	$(PY) -m pytest tests/e2e
 
-bench: install  ## gateway vs bare nameko RPC, measured in one run
+bench: install  ## gateway vs bare nameko RPC, and a million-entry statement vs COPY, each in one run
 	$(PY) -m bench.gateway_vs_rpc
+	$(PY) -m bench.statement
 
 lint: install  ## ruff, then mypy (configured in pyproject.toml)
 	$(PY) -m ruff check .

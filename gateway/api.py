@@ -12,16 +12,17 @@ import hashlib
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AfterValidator
 
 from gateway import card_simulator, idempotency, schemas
 from gateway.auth import Principal
 from gateway.errors import SignatureInvalid, responses
-from gateway.validation import AMOUNT_PATTERN, CheckedRoute
+from gateway.validation import AMOUNT_PATTERN, CheckedRoute, check_text, forbidden_character
 from services.common.contracts import (
     AccountOut,
     InvoiceableOrderOut,
@@ -513,6 +514,18 @@ async def match_bank_transaction(request: Request, transaction_id: str, body: sc
 # -- payment orders ------------------------------------------------------------------------------
 
 
+def optional_text(value: str | None) -> str | None:
+    """A form field's text refuses forbidden characters as a JSON body's does."""
+    return None if value is None else check_text(value)
+
+
+def shown_filename(name: str | None) -> str:
+    """An uploaded file's name as it is kept for display: its last path part, without the
+    characters no text field may hold, at most 200 characters."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    return "".join(c for c in base if forbidden_character(c) is None)[:200]
+
+
 @router.post("/account/payment-orders", status_code=201, tags=["accounts"],
              responses=responses(*WRITE, 404))
 async def upload_payment_order(
@@ -521,7 +534,7 @@ async def upload_payment_order(
     amount: str = Form(pattern=AMOUNT_PATTERN, max_length=20, description="a decimal string"),
     currency: str = Form(pattern=r"^[A-Z]{3}$"),
     paid_on: str = Form(pattern=r"^\d{4}-\d{2}-\d{2}$", description="YYYY-MM-DD"),
-    note: str | None = Form(None, max_length=2000),
+    note: Annotated[str | None, Form(max_length=2000), AfterValidator(optional_text)] = None,
 ) -> JSONResponse:
     """Send the proof of a payment for the seller's staff to match to the money received
     (status `pending` → `matched` | `rejected`; you get a mail either way unless notifications
@@ -530,7 +543,7 @@ async def upload_payment_order(
     if len(content) > 10 * 1024 * 1024:
         raise PayloadTooLarge("a payment order may have at most 10 MB", {"field": "file"})
     data = {"amount": amount, "currency": currency, "paid_on": paid_on, "note": note,
-            "filename": (file.filename or "")[:200]}
+            "filename": shown_filename(file.filename)}
     fingerprint = {**data, "sha256": hashlib.sha256(content).hexdigest()}
 
     async def handler() -> tuple[int, Any]:

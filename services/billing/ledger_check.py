@@ -1,5 +1,6 @@
 """Proof that the ledger is whole: every entry balances, every wallet's recorded balance
-after each posting is the sum of its postings up to it, and what each account owes in
+after each posting is the sum of its postings up to it (and no posting of a wallet is dated
+before the one before it, so its latest is its balance), and what each account owes in
 receivables is what remains on its open payment invoices.  ``python -m services.billing.cli
 check-ledger`` runs it; the tests run it after every property-test sequence."""
 
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -23,8 +25,9 @@ def problems(session: Session) -> Iterator[str]:
     entry_sums: dict[tuple[str, str], int] = defaultdict(int)
     running: dict[tuple[str, str, str], int] = defaultdict(int)
     owed: dict[tuple[str, str], int] = defaultdict(int)
+    last_at: dict[tuple[str, str, str], datetime] = {}
     query = select(Posting.id, Posting.entry_id, Posting.book, Posting.account_id,
-                   Posting.amount_minor, Posting.currency, Posting.balance_after_minor
+                   Posting.amount_minor, Posting.currency, Posting.balance_after_minor, Posting.at
                    ).order_by(Posting.id).execution_options(yield_per=BATCH)
     for row in session.execute(query):
         entry_sums[(row.entry_id, row.currency)] += row.amount_minor
@@ -33,6 +36,10 @@ def problems(session: Session) -> Iterator[str]:
         if row.book in WALLETS and row.account_id is not None:
             key = (row.account_id, row.book, row.currency)
             running[key] += row.amount_minor
+            if key in last_at and row.at < last_at[key]:
+                yield (f"posting {row.id}: dated {row.at.isoformat()}, before the "
+                       f"{WALLETS[row.book]} wallet's previous posting ({last_at[key].isoformat()})")
+            last_at[key] = row.at
             if row.balance_after_minor is not None and row.balance_after_minor != running[key]:
                 yield (f"posting {row.id}: {WALLETS[row.book]} wallet of {row.account_id} records "
                        f"{row.balance_after_minor} after it, its postings sum to {running[key]}")

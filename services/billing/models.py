@@ -291,7 +291,7 @@ class JournalEntry(Base):
 
 class Posting(Base):
     __tablename__ = "postings"
-    __table_args__ = (Index("ix_postings_book_account", "book", "account_id", "currency"),
+    __table_args__ = (Index("ix_postings_wallet_at", "account_id", "book", "currency", "at", "id"),
                       Index("ix_postings_account_id_id", "account_id", "id"))
 
     id: Mapped[int] = mapped_column(
@@ -305,6 +305,9 @@ class Posting(Base):
     # on a wallet posting: the wallet's balance after it (kept under the account's lock, and
     # checked against the sum of postings by ``cli check-ledger``)
     balance_after_minor: Mapped[int | None] = mapped_column(BigInteger)
+    # the entry's time, kept here so a wallet's postings in a period, and its latest one, are
+    # found by one index; never earlier than the wallet's previous posting's
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     entry: Mapped[JournalEntry] = relationship(back_populates="postings")
 

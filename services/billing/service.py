@@ -748,27 +748,15 @@ class BillingService(Pingable):
     def statement(self, account_id: str, since: str | None = None, until: str | None = None,
                   limit: int | None = None, cursor: str | None = None) -> dict[str, Any]:
         """The cash wallet over a period: the balance before it, its movements (oldest first,
-        in pages), and the balance at its end.  A page is one keyset query, so a year of a
-        million entries is read page by page, never whole."""
+        in pages), and the balance at its end (see ``repository.statement``)."""
         size = pages.check_limit(limit)
         account = repository.account(self.db.session, account_id)
         start, end = pages.parse_day(since, "from"), pages.parse_day(until, "to", next_day=True)
-        rows = repository.statement_postings(self.db.session, account.id, size + 1,
-                                             pages.decode_id_cursor(cursor), start, end)
-        more = len(rows) > size
-        rows = rows[:size]
-        currency = account.currency
-        return {
-            "currency": currency,
-            "from": since, "to": until,
-            "opening_balance": MoneyOut.of(
-                repository.cash_before(self.db.session, account.id, currency, start)
-                if start is not None else Money.zero(currency)).wire(),
-            "closing_balance": MoneyOut.of(repository.cash_before(self.db.session, account.id,
-                                                                  currency, end)).wire(),
-            "items": [ledger_line(row) for row in rows],
-            "next_cursor": pages.encode_id_cursor(rows[-1].id) if more else None,
-        }
+        page = repository.statement(self.db.session, account, start, end, size, cursor)
+        return {"currency": account.currency, "from": since, "to": until,
+                "opening_balance": MoneyOut.of(page.opening).wire(),
+                "closing_balance": MoneyOut.of(page.closing).wire(),
+                "items": [ledger_line(row) for row in page.rows], "next_cursor": page.next_cursor}
 
     @rpc
     def search_accounts(self, text: str | None = None, limit: int | None = None,

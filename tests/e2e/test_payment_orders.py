@@ -63,3 +63,17 @@ def test_a_bad_amount_is_422_and_another_accounts_file_is_404(product, customer)
     stranger.register("Mallory AB")
     answer = stranger.get(f"/account/payment-orders/{order['id']}/file")
     assert (answer.status_code, answer.json()["error"]["code"]) == (404, "not_found")
+
+
+def test_a_note_with_a_control_character_is_refused_and_a_filename_keeps_only_its_name(customer):
+    refused = customer.http.post("/account/payment-orders", headers=customer.headers(), files={
+        "file": ("order.pdf", PDF, "application/pdf")}, data={
+        "amount": "10.00", "currency": "EUR", "paid_on": date.today().isoformat(),
+        "note": "paid\x00 twice\u202e"})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (422, "validation_error")
+    assert refused.json()["error"]["details"][0]["type"] == "forbidden_character"
+    assert refused.json()["error"]["details"][0]["loc"] == ["body", "note"]
+
+    kept = upload(customer, PDF, filename="..\\..\\etc/pass\u202ewd.pdf")
+    assert kept.status_code == 201, kept.text
+    assert kept.json()["filename"] == "passwd.pdf"

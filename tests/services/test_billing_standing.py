@@ -124,3 +124,27 @@ def test_operators_find_accounts_by_name_email_or_number(billing):
     assert [a["id"] for a in billing.search_accounts("677-12")["items"]] == [wanted]
     assert billing.search_accounts("_")["items"] == []  # a wildcard is a plain character
     assert len(billing.search_accounts(None)["items"]) == 2
+
+
+def test_a_clock_stepping_back_cannot_date_a_movement_before_the_wallets_last_one(billing, monkeypatch):
+    """The wallet's latest posting is its balance, so its postings never go back in time;
+    movements at one instant page through a statement each once, in order."""
+    import services.billing.repository as repository
+
+    account_id = account(billing)
+    top_up(billing, account_id, "100.00")
+    monkeypatch.setattr(repository, "utcnow", lambda: datetime(2020, 1, 1, tzinfo=UTC))
+    for amount in ("1.00", "2.00", "3.00"):
+        charge(billing, account_id, amount)
+
+    today = datetime.now(UTC).date().isoformat()
+    seen, cursor = [], None
+    while True:
+        page = billing.statement(account_id, today, today, 1, cursor)
+        seen += [line["amount"]["amount"] for line in page["items"]]
+        if (cursor := page["next_cursor"]) is None:
+            break
+    assert seen == ["100.00", "-1.00", "-2.00", "-3.00"]
+    shown = billing.get_account(account_id)["cash_balance"]["amount"]
+    assert page["closing_balance"]["amount"] == shown == "94.00"
+    assert billing.statement(account_id, None, "2020-01-01")["closing_balance"]["amount"] == "0.00"
