@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway import api, card_simulator, errors
+from gateway import api, card_simulator, errors, link_pages
 from gateway.auth import RevocationFeed, Tokens
 from gateway.idempotency import IdempotencyStore
 from gateway.rpc import Services
@@ -188,6 +188,7 @@ def create_app(settings: Settings | None = None, services: Any = None) -> FastAP
     errors.install(app)
     app.include_router(api.router)
     app.include_router(card_simulator.router)  # the card processor's simulator (see its module)
+    app.include_router(link_pages.router)  # the pages the mails' one-time links open
     app.mount("/api/v1/docs/assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
               name="docs-assets")
 

@@ -32,6 +32,7 @@ import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from gateway.pages import page
 from services.common.errors import InvalidRequest
 
 log = logging.getLogger(__name__)
@@ -94,18 +95,6 @@ def check_card(fields: dict[str, Any]) -> tuple[str, int]:
     if not 1 <= count <= 3:
         raise InvalidRequest("callback_count is 1 to 3", {"field": "callback_count"})
     return number, count
-
-
-PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{{font-family:sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;color:#111}}
-label{{display:block;margin-top:1rem}}input{{width:100%;padding:.5rem;font-size:1rem}}
-button{{margin-top:1.5rem;padding:.6rem 1.2rem;font-size:1rem}}.note{{color:#555}}</style>
-</head><body><h1>{title}</h1>{body}</body></html>"""
-
-
-def page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(PAGE.format(title=html.escape(title), body=body), status_code=status)
 
 
 @router.get("/sim/card/{payment_id}")

@@ -1,0 +1,139 @@
+"""The pages the mails' one-time links open (``$CONSOLE_URL/verify``, ``/reset-password``,
+``/accept-invite``), plain HTML forms that work without JavaScript.
+
+Opening a link never uses its token: mail scanners and link previews fetch links, so a GET only
+shows a form carrying the token, and the person's POST (a button, or a new password typed
+twice) spends it through the same billing calls the API's ``/auth/...`` routes make.  Answers
+are never cached and send no ``Referer``, so the token does not leak from the page.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse
+
+from gateway.api import call
+from gateway.pages import page
+from services.common.errors import BusinessError, PasswordRejected, TokenInvalid
+
+router = APIRouter(include_in_schema=False)
+
+PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+TOKEN_MAX = 200
+PASSWORD_MAX = 200
+
+
+def private(response: HTMLResponse) -> HTMLResponse:
+    response.headers.update(PRIVATE)
+    return response
+
+
+def token_field(token: str) -> str:
+    return f'<input type="hidden" name="token" value="{html.escape(token, quote=True)}">'
+
+
+def link_not_valid(what: str) -> HTMLResponse:
+    return private(page("This link is no longer valid", f"""
+<p>{html.escape(what)} links work once and expire. Ask for a new one from the sign-in page of
+the console, or from whoever sent it.</p>""", 400))
+
+
+def try_later() -> HTMLResponse:
+    return private(page("Please try again shortly",
+                        "<p>We could not finish this in time. Open the link again in a minute: "
+                        "if it says the link is no longer valid, it has worked and you can sign "
+                        "in.</p>", 503))
+
+
+def password_form(title: str, token: str, problem: str | None = None, status: int = 200) -> HTMLResponse:
+    notice = f'<p class="problem" role="alert">{html.escape(problem)}</p>' if problem else ""
+    return private(page(title, f"""{notice}
+<form method="post">{token_field(token)}
+<label for="password">New password (at least 12 characters)</label>
+<input id="password" name="password" type="password" autocomplete="new-password" minlength="12"
+ maxlength="{PASSWORD_MAX}" required>
+<label for="again">The same password again</label>
+<input id="again" name="again" type="password" autocomplete="new-password" maxlength="{PASSWORD_MAX}"
+ required>
+<button type="submit">Set the password</button></form>""", status))
+
+
+async def billing(request: Request, method: str, *args: Any) -> Any:
+    return await call(request, "billing", method, *args)
+
+
+# -- verify the address ---------------------------------------------------------------------------
+
+
+@router.get("/verify")
+async def verify_page(token: str = "") -> HTMLResponse:
+    if not token or len(token) > TOKEN_MAX:
+        return link_not_valid("Verification")
+    return private(page("Confirm your e-mail address", f"""
+<form method="post">{token_field(token)}
+<p>Confirm that this address is yours to finish signing up.</p>
+<button type="submit">Confirm my address</button></form>"""))
+
+
+@router.post("/verify")
+async def verify(request: Request, token: str = Form("", max_length=TOKEN_MAX)) -> HTMLResponse:
+    try:
+        who = await billing(request, "verify_email", token)
+    except TokenInvalid:
+        return link_not_valid("Verification")
+    except BusinessError:
+        return try_later()
+    return private(page("Your address is confirmed", f"""
+<p>{html.escape(who["email"])} is confirmed. You can sign in now.</p>"""))
+
+
+# -- choose a password (reset, or an invitation) --------------------------------------------------
+
+
+async def set_password(request: Request, method: str, title: str, what: str, token: str,
+                       password: str, again: str) -> HTMLResponse:
+    if password != again:
+        return password_form(title, token, "The two passwords differ.", 422)
+    try:
+        who = await billing(request, method, token, password)
+    except TokenInvalid:
+        return link_not_valid(what)
+    except PasswordRejected as refused:
+        return password_form(title, token, refused.message, 422)
+    except BusinessError:
+        return try_later()
+    return private(page("Your password is set", f"""
+<p>You can now sign in as {html.escape(who["email"])} with the new password.</p>"""))
+
+
+@router.get("/reset-password")
+async def reset_page(token: str = "") -> HTMLResponse:
+    if not token or len(token) > TOKEN_MAX:
+        return link_not_valid("Password reset")
+    return password_form("Choose a new password", token)
+
+
+@router.post("/reset-password")
+async def reset(request: Request, token: str = Form("", max_length=TOKEN_MAX),
+                password: str = Form("", max_length=PASSWORD_MAX),
+                again: str = Form("", max_length=PASSWORD_MAX)) -> HTMLResponse:
+    return await set_password(request, "reset_password", "Choose a new password",
+                              "Password reset", token, password, again)
+
+
+@router.get("/accept-invite")
+async def invite_page(token: str = "") -> HTMLResponse:
+    if not token or len(token) > TOKEN_MAX:
+        return link_not_valid("Invitation")
+    return password_form("Join your team: choose a password", token)
+
+
+@router.post("/accept-invite")
+async def accept(request: Request, token: str = Form("", max_length=TOKEN_MAX),
+                 password: str = Form("", max_length=PASSWORD_MAX),
+                 again: str = Form("", max_length=PASSWORD_MAX)) -> HTMLResponse:
+    return await set_password(request, "accept_invite", "Join your team: choose a password",
+                              "Invitation", token, password, again)
