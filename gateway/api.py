@@ -648,7 +648,41 @@ async def create_voucher(request: Request, body: schemas.VoucherIn, me: Principa
 @router.get("/products", tags=["orders"], response_model=schemas.Page[ProductOut],
             responses=responses(503, 504))
 async def products(request: Request) -> dict[str, Any]:
+    """What is sold: each product's kind, price, VAT category and rate, names in other
+    languages, and for goods the stock (`available` is on hand less what orders reserve),
+    units per box, characteristics and certificates."""
     return {"items": await call(request, "orders", "list_products"), "next_cursor": None}
+
+
+@router.get("/admin/products", tags=["operator"], response_model=schemas.Page[ProductOut],
+            responses=responses(*SIGNED_IN, 403))
+async def all_products(request: Request, me: Principal = Depends(operator)) -> dict[str, Any]:
+    """The whole catalogue, products no longer sold (`active: false`) included."""
+    return {"items": await call(request, "orders", "list_products", True), "next_cursor": None}
+
+
+@router.post("/admin/products", status_code=201, tags=["operator"], response_model=ProductOut,
+             responses=responses(*WRITE, 403))
+async def create_product(request: Request, body: schemas.NewProductIn,
+                         me: Principal = Depends(operator)) -> Any:
+    """Add a product; 409 `product_sku_taken` if its SKU exists.  Goods start with no stock."""
+    return await call(request, "orders", "create_product", body.model_dump(mode="json"))
+
+
+@router.put("/admin/products/{sku}", tags=["operator"], response_model=ProductOut,
+            responses=responses(*WRITE, 403, 404))
+async def update_product(request: Request, sku: str, body: schemas.ProductBodyIn,
+                         me: Principal = Depends(operator)) -> Any:
+    """Rewrite a product (orders placed keep their prices; `active: false` stops its sale)."""
+    return await call(request, "orders", "update_product", sku, body.model_dump(mode="json"))
+
+
+@router.put("/admin/products/{sku}/stock", tags=["operator"], response_model=ProductOut,
+            responses=responses(*WRITE, 403, 404))
+async def set_stock(request: Request, sku: str, body: schemas.StockIn,
+                    me: Principal = Depends(operator)) -> Any:
+    """Set a good's stock on hand; what orders reserve stays reserved."""
+    return await call(request, "orders", "set_stock", sku, body.on_hand)
 
 
 @router.post(
@@ -665,8 +699,12 @@ async def place_order(
     me: Principal = Depends(principal),
     key: str | None = IdempotencyKey,
 ) -> Response:
-    """Order products and pay from the cash balance (402 ``insufficient_funds`` if it is
-    short; the refused order stays listed as ``cancelled``)."""
+    """Order products.  Services and licences are paid from the cash balance (402
+    ``insufficient_funds`` if it is short; the refused order stays listed as ``cancelled``).
+    Goods are ordered apart and not charged: each line is checked against stock (approved,
+    partly approved with `approved_quantity`, or rejected with `rejection_reason`), what is
+    approved is reserved, and the order is a `draft`.  422 `product_inactive` for a product no
+    longer sold."""
     account_id = me.own_account()
     data = body.model_dump(mode="json")
 

@@ -81,6 +81,8 @@ STATUS: dict[type[e.BusinessError], int] = {
     e.TooManyAttempts: 429,
     e.PasswordRejected: 422,
     e.ProductNotFound: 422,
+    e.ProductInactive: 422,
+    e.ProductSkuTaken: 409,
     e.MixedCurrencies: 422,
     e.OrderNotInvoiceable: 409,
     e.OrderAlreadyInvoiced: 409,

@@ -10,7 +10,15 @@ from typing import Annotated, Generic, Literal, TypeVar
 from pydantic import AfterValidator, BaseModel, Field, StrictBool, StrictInt, model_validator
 
 from gateway.validation import Body, MoneyIn, PositiveMoneyIn, StrictQuantity
-from services.common.contracts import Address, BankAccount, BillingInfo, Company, Currency, MailingInfo
+from services.common.contracts import (
+    Address,
+    BankAccount,
+    BillingInfo,
+    Certificate,
+    Company,
+    Currency,
+    MailingInfo,
+)
 from services.common.countries import check_country
 
 Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2",
@@ -81,6 +89,34 @@ class OrderIn(Body):
     lines: list[OrderLineIn] = Field(min_length=1, max_length=100)
     po_number: str | None = Field(None, max_length=64, description="your own purchase order number")
     payment_method: str = Field("balance", pattern="^balance$")
+
+
+class ProductBodyIn(Body):
+    """A product as an operator writes it (`PUT` replaces every field)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    names: dict[Literal["sv", "ru", "en"], str] = Field(
+        default_factory=dict, description="the name in other languages")
+    description: str | None = Field(None, max_length=2000)
+    descriptions: dict[Literal["sv", "ru", "en"], str] = Field(default_factory=dict)
+    kind: Literal["service", "licence", "goods"]
+    price: MoneyIn
+    vat_category: Literal["S", "Z", "E", "AE", "O"] = Field(
+        "S", description="EN 16931: S standard, Z zero, E exempt, AE reverse charge, O outside scope")
+    vat_rate: str = Field(pattern=r"^\d{1,3}(\.\d{1,2})?$", description='percent, e.g. "25" or "12.50"')
+    active: StrictBool = True
+    units_per_box: StrictInt | None = Field(None, ge=1, le=100_000, description="goods only")
+    characteristics: dict[str, str] = Field(default_factory=dict, description="goods only")
+    certificates: list[Certificate] = Field(default_factory=list, max_length=20,
+                                            description="goods only")
+
+
+class NewProductIn(ProductBodyIn):
+    sku: str = Field(pattern=r"^[A-Z0-9][A-Z0-9._-]{0,63}$", examples=["SSD-2T"])
+
+
+class StockIn(Body):
+    on_hand: StrictInt = Field(ge=0, le=10**9)
 
 
 class ApplicationIn(Body):

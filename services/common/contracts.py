@@ -269,11 +269,63 @@ class LedgerEntryOut(Contract):
 # -- orders -----------------------------------------------------------------------------------
 
 
+ProductKind = Literal["service", "licence", "goods"]
+VatCategory = Literal["S", "Z", "E", "AE", "O"]
+Translations = dict[Literal["en", "sv", "ru"], Annotated[str, Field(min_length=1, max_length=2000)]]
+
+
+class Certificate(Contract):
+    """A certificate a good carries (printed on the inventory and certificates document)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    number: str = Field(min_length=1, max_length=100)
+    issued_by: str | None = Field(None, max_length=200)
+    valid_until: date | None = None
+
+
+class ProductIn(Contract):
+    """A product as an operator writes it.  VAT: category ``S`` (standard) takes a rate above
+    zero; ``Z``, ``E``, ``AE`` (reverse charge) and ``O`` (outside scope) take 0.  Goods may
+    give ``units_per_box``, ``characteristics`` and ``certificates``; services and licences
+    may not (they have no stock either)."""
+
+    sku: str = Field(pattern=r"^[A-Z0-9][A-Z0-9._-]{0,63}$")
+    name: str = Field(min_length=1, max_length=200)
+    names: Translations = Field(default_factory=dict, description="the name in sv / ru")
+    description: str | None = Field(None, max_length=2000)
+    descriptions: Translations = Field(default_factory=dict)
+    kind: ProductKind
+    price: MoneyOut
+    vat_category: VatCategory = "S"
+    vat_rate: Annotated[Decimal, Field(ge=0, le=100, decimal_places=2)]
+    active: bool = True
+    units_per_box: int | None = Field(None, ge=1, le=100_000)
+    characteristics: dict[Annotated[str, Field(min_length=1, max_length=100)],
+                          Annotated[str, Field(max_length=500)]] = Field(default_factory=dict,
+                                                                         max_length=50)
+    certificates: list[Certificate] = Field(default_factory=list, max_length=20)
+
+
+class StockOut(Contract):
+    on_hand: int
+    available: int
+
+
 class ProductOut(Contract):
     sku: str
     name: str
     price: MoneyOut
     vat_rate: Percent
+    kind: ProductKind = "service"
+    vat_category: VatCategory = "S"
+    active: bool = True
+    names: dict[str, str] = Field(default_factory=dict)
+    description: str | None = None
+    descriptions: dict[str, str] = Field(default_factory=dict)
+    stock: StockOut | None = None
+    units_per_box: int | None = None
+    characteristics: dict[str, str] = Field(default_factory=dict)
+    certificates: list[Certificate] = Field(default_factory=list)
 
 
 class OrderLineIn(Contract):
@@ -299,6 +351,9 @@ class OrderLineOut(Contract):
     gross: MoneyOut
     paid_cash: MoneyOut
     implementation: str
+    kind: str = "service"
+    approved_quantity: int | None = None
+    rejection_reason: str | None = None
 
 
 class OrderOut(Contract):

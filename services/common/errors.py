@@ -222,6 +222,18 @@ class PaymentConflict(BusinessError):
 
 
 @shared
+class ProductInactive(BusinessError):
+    code = "product_inactive"
+    default_message = "this product is not sold any more"
+
+
+@shared
+class ProductSkuTaken(BusinessError):
+    code = "product_sku_taken"
+    default_message = "a product with this SKU exists already"
+
+
+@shared
 class ProductNotFound(BusinessError):
     code = "product_not_found"
     default_message = "no such product in the catalogue"

@@ -1,9 +1,11 @@
-"""Order rules in plain Python: pricing lines and the order's life.
+"""Order rules in plain Python: the catalogue's rules, pricing lines, stock, and the order's
+life.
 
 Lifecycle (services and licences): awaiting_payment → paid → completed (every line
-implemented); awaiting_payment → cancelled when billing refuses the payment.  Orders are never
-deleted.  Each line's VAT is rounded half-up on its own; the order's totals are the
-sums of its lines.
+implemented); awaiting_payment → cancelled when billing refuses the payment.  Goods: placed →
+checked against stock (each line approved, partly approved or rejected; what is approved is
+reserved) → ``draft``.  Orders are never deleted.  Each line's VAT is rounded half-up on its
+own; the order's totals are the sums of its lines (for goods, of what was approved).
 """
 
 from __future__ import annotations
@@ -11,10 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from services.common.errors import Conflict, MixedCurrencies
+from services.common.contracts import ProductIn
+from services.common.errors import Conflict, InvalidRequest, MixedCurrencies
 from services.common.money import Money
 
 AWAITING_PAYMENT = "awaiting_payment"
+DRAFT = "draft"
+GOODS = "goods"
+OUT_OF_STOCK = "out_of_stock"
+PARTLY_IN_STOCK = "partly_in_stock"
 PAID = "paid"
 COMPLETED = "completed"
 CANCELLED = "cancelled"
@@ -81,3 +88,28 @@ def complete(status: str) -> str:
     if status != PAID:
         raise Conflict(f"an order that is {status} cannot be implemented")
     return COMPLETED
+
+
+def check_product(product: ProductIn) -> None:
+    """The catalogue's rules beyond each field's own: the VAT category fits the rate, and only
+    goods carry packing and certificate data."""
+    if product.vat_category == "S" and product.vat_rate <= 0:
+        raise InvalidRequest("the standard VAT category (S) takes a rate above zero",
+                             {"field": "vat_rate"})
+    if product.vat_category != "S" and product.vat_rate != 0:
+        raise InvalidRequest(f"VAT category {product.vat_category} takes a rate of 0",
+                             {"field": "vat_rate"})
+    if product.kind != GOODS:
+        for name in ("units_per_box", "characteristics", "certificates"):
+            if getattr(product, name):
+                raise InvalidRequest(f"only goods have {name.replace('_', ' ')}", {"field": name})
+    if product.price.amount < 0:
+        raise InvalidRequest("a price is zero or more", {"field": "price"})
+
+
+def approve(wanted: int, available: int) -> tuple[int, str | None]:
+    """How much of a goods line stock allows, and why not all of it."""
+    approved = max(0, min(wanted, available))
+    if approved == wanted:
+        return approved, None
+    return approved, PARTLY_IN_STOCK if approved else OUT_OF_STOCK

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from services.common.contracts import utcnow
@@ -17,13 +27,30 @@ class Base(DeclarativeBase):
 
 
 class Product(Base):
+    """A catalogue item: a ``service`` or ``licence`` (implemented after payment) or ``goods``
+    (stock on hand, of which approved order lines hold ``reserved``; never more reserved than
+    on hand is taken by a new order).  Texts in other languages are JSON ``{lang: text}``."""
+
     __tablename__ = "products"
+    __table_args__ = (CheckConstraint("reserved >= 0", name="ck_products_reserved"),)
 
     sku: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     unit_price_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     vat_rate_bp: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(10), default="service")  # service | licence | goods
+    vat_category: Mapped[str] = mapped_column(String(2), default="S")  # EN 16931: S Z E AE O
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    names: Mapped[str | None] = mapped_column(Text)  # JSON {sv: ..., ru: ...}
+    description: Mapped[str | None] = mapped_column(Text)
+    descriptions: Mapped[str | None] = mapped_column(Text)  # JSON {sv: ..., ru: ...}
+    on_hand: Mapped[int | None] = mapped_column(Integer)  # goods only
+    reserved: Mapped[int] = mapped_column(Integer, default=0)
+    units_per_box: Mapped[int | None] = mapped_column(Integer)
+    characteristics: Mapped[str | None] = mapped_column(Text)  # JSON {name: value}
+    certificates: Mapped[str | None] = mapped_column(Text)  # JSON [{name, number, ...}]
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class Order(Base):
@@ -54,6 +81,10 @@ class Order(Base):
         cascade="all, delete-orphan",
     )
 
+    @property
+    def is_goods(self) -> bool:
+        return any(line.kind == "goods" for line in self.lines)
+
 
 class OrderLine(Base):
     __tablename__ = "order_lines"
@@ -69,6 +100,10 @@ class OrderLine(Base):
     vat_minor: Mapped[int] = mapped_column(BigInteger)
     gross_minor: Mapped[int] = mapped_column(BigInteger)
     implementation: Mapped[str] = mapped_column(String(20), default="pending")
+    kind: Mapped[str] = mapped_column(String(10), default="service")
+    # goods: how many of ``quantity`` stock allowed (reserved), and why not all of it
+    approved_quantity: Mapped[int | None] = mapped_column(Integer)
+    rejection_reason: Mapped[str | None] = mapped_column(String(40))
 
     order: Mapped[Order] = relationship(back_populates="lines")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -14,15 +15,37 @@ from services.orders.domain import AWAITING_PAYMENT
 from services.orders.models import Order, OrderLine, Product
 
 
-def products(session: Session) -> list[Product]:
-    return list(session.scalars(select(Product).order_by(Product.sku)))
+def products(session: Session, include_inactive: bool = False) -> list[Product]:
+    query = select(Product).order_by(Product.sku)
+    if not include_inactive:
+        query = query.where(Product.active.is_(True))
+    return list(session.scalars(query))
 
 
-def product(session: Session, sku: str) -> Product:
-    found = session.get(Product, sku)
+def product(session: Session, sku: str, *, lock: bool = False, addressed: bool = False) -> Product:
+    """A product by SKU: a missing one is ``product_not_found`` when an order names it, and
+    ``not_found`` (404) when it is the resource addressed (``addressed``)."""
+    found = session.get(Product, sku, with_for_update=lock)
     if found is None:
+        if addressed:
+            raise NotFound("no such product", {"sku": sku})
         raise ProductNotFound(f"no product {sku!r} in the catalogue", {"sku": sku})
     return found
+
+
+def reserve(session: Session, products_by_sku: dict[str, Product], wanted: dict[str, int]
+            ) -> dict[str, int]:
+    """Reserve what stock allows of each SKU, locking the products' rows in SKU order (so
+    concurrent orders queue, never deadlock, and never reserve more than is on hand)."""
+    granted: dict[str, int] = {}
+    for sku in sorted(wanted):
+        locked = session.get(Product, sku, with_for_update=True, populate_existing=True)
+        assert locked is not None
+        products_by_sku[sku] = locked
+        available = max((locked.on_hand or 0) - locked.reserved, 0)
+        granted[sku] = min(wanted[sku], available)
+        locked.reserved += granted[sku]
+    return granted
 
 
 def order(session: Session, account_id: str, order_id: str, *, lock: bool = False) -> Order:
@@ -77,6 +100,7 @@ LINE_COLUMNS = (
     OrderLine.line_no, OrderLine.sku, OrderLine.name, OrderLine.quantity,
     OrderLine.unit_price_minor, OrderLine.vat_rate_bp, OrderLine.net_minor.label("line_net"),
     OrderLine.vat_minor.label("line_vat"), OrderLine.gross_minor, OrderLine.implementation,
+    OrderLine.kind, OrderLine.approved_quantity, OrderLine.rejection_reason,
 )
 
 
@@ -110,17 +134,36 @@ def orders_page_rows(account_id: str, limit: int,
     )
 
 
-DEMO_CATALOGUE = [
-    ("VM-S-1M", "Cloud VM, small, 1 month", 2000, "EUR", 2500),
-    ("BACKUP-100G-1M", "Backup storage 100 GB, 1 month", 500, "EUR", 2500),
-    ("LIC-SCHED-1Y", "Job scheduler licence, 1 year", 29900, "EUR", 2500),
+DEMO_CATALOGUE: list[dict[str, Any]] = [
+    {"sku": "VM-S-1M", "name": "Cloud VM, small, 1 month", "kind": "service", "price": 2000,
+     "names": {"sv": "Moln-VM, liten, 1 månad", "ru": "Облачная ВМ, малая, 1 месяц"}},
+    {"sku": "BACKUP-100G-1M", "name": "Backup storage 100 GB, 1 month", "kind": "service",
+     "price": 500, "names": {"sv": "Säkerhetskopiering 100 GB, 1 månad",
+                             "ru": "Резервное хранилище 100 ГБ, 1 месяц"}},
+    {"sku": "LIC-SCHED-1Y", "name": "Job scheduler licence, 1 year", "kind": "licence",
+     "price": 29900, "names": {"sv": "Licens för jobbschemaläggare, 1 år",
+                               "ru": "Лицензия планировщика заданий, 1 год"}},
+    {"sku": "SRV-RACK-1U", "name": "Rack server 1U", "kind": "goods", "price": 189000,
+     "names": {"sv": "Rackserver 1U", "ru": "Стоечный сервер 1U"}, "on_hand": 40,
+     "units_per_box": 1, "characteristics": {"height": "1U", "power": "2 × 550 W"},
+     "certificates": [{"name": "CE declaration of conformity", "number": "CE-2026-0142"}]},
+    {"sku": "SSD-1T", "name": "SSD 1 TB", "kind": "goods", "price": 9900,
+     "names": {"sv": "SSD 1 TB", "ru": "SSD-накопитель 1 ТБ"}, "on_hand": 500,
+     "units_per_box": 20, "characteristics": {"capacity": "1 TB", "interface": "NVMe"},
+     "certificates": [{"name": "RoHS", "number": "ROHS-77-1T"}]},
+    {"sku": "CABLE-CAT6-2M", "name": "Patch cable Cat 6, 2 m", "kind": "goods", "price": 450,
+     "names": {"sv": "Patchkabel Cat 6, 2 m", "ru": "Патч-корд Cat 6, 2 м"}, "on_hand": 2000,
+     "units_per_box": 100, "characteristics": {"length": "2 m", "colour": "blue"}},
 ]
 
 
 def seed_demo_catalogue(session: Session) -> None:
-    for sku, name, price, currency, vat_bp in DEMO_CATALOGUE:
-        if session.get(Product, sku) is None:
-            session.add(
-                Product(sku=sku, name=name, unit_price_minor=price, currency=currency,
-                        vat_rate_bp=vat_bp)
-            )
+    for item in DEMO_CATALOGUE:
+        if session.get(Product, item["sku"]) is None:
+            session.add(Product(
+                sku=item["sku"], name=item["name"], kind=item["kind"],
+                unit_price_minor=item["price"], currency="EUR", vat_rate_bp=2500,
+                vat_category="S", active=True, names=json.dumps(item["names"], ensure_ascii=False),
+                on_hand=item.get("on_hand"), reserved=0, units_per_box=item.get("units_per_box"),
+                characteristics=json.dumps(item.get("characteristics", {}), ensure_ascii=False),
+                certificates=json.dumps(item.get("certificates", []), ensure_ascii=False)))

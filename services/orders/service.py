@@ -22,7 +22,9 @@ from services.common.contracts import (
     OrderImplemented,
     OrderOut,
     PlaceOrder,
+    ProductIn,
     ProductOut,
+    StockOut,
     money_wire,
     parse,
     percent,
@@ -35,7 +37,10 @@ from services.common.errors import (
     Conflict,
     CurrencyNotSupported,
     InsufficientFunds,
+    InvalidRequest,
     NotFound,
+    ProductInactive,
+    ProductSkuTaken,
     ServiceTimeout,
     ServiceUnavailable,
 )
@@ -57,9 +62,65 @@ class OrdersService(Pingable):
     outbox = Outbox("orders", OutboxMessage)
     billing = ServiceRpc("billing")
 
+    # -- the catalogue ----------------------------------------------------------------------------
+
     @rpc
-    def list_products(self) -> list[dict[str, Any]]:
-        return [product_out(p).wire() for p in repository.products(self.db.session)]
+    def list_products(self, include_inactive: bool = False) -> list[dict[str, Any]]:
+        """The catalogue by SKU: what is sold (operators: ``include_inactive``, all of it)."""
+        return [product_out(p).wire()
+                for p in repository.products(self.db.session, include_inactive)]
+
+    @rpc
+    def get_product(self, sku: str) -> dict[str, Any]:
+        return product_out(repository.product(self.db.session, sku, addressed=True)).wire()
+
+    @rpc
+    def create_product(self, data: dict[str, Any]) -> dict[str, Any]:
+        """An operator adds a product (``product_sku_taken`` if its SKU exists)."""
+        wanted = parse(ProductIn, data)
+        domain.check_product(wanted)
+        try:
+            with self.db.transaction() as session:
+                if session.get(Product, wanted.sku) is not None:
+                    raise ProductSkuTaken(details={"sku": wanted.sku})
+                product = Product(sku=wanted.sku, reserved=0,
+                                  on_hand=0 if wanted.kind == domain.GOODS else None)
+                write_product(product, wanted)
+                session.add(product)
+                session.flush()
+                return product_out(product).wire()
+        except IntegrityError:  # the same SKU added at this moment
+            raise ProductSkuTaken(details={"sku": wanted.sku}) from None
+
+    @rpc
+    def update_product(self, sku: str, data: dict[str, Any]) -> dict[str, Any]:
+        """An operator rewrites a product.  Its SKU stays; it stops or starts being goods only
+        while none of it is reserved.  Orders already placed keep their own prices."""
+        wanted = parse(ProductIn, {**data, "sku": sku})
+        domain.check_product(wanted)
+        with self.db.transaction() as session:
+            product = repository.product(session, sku, lock=True, addressed=True)
+            if (wanted.kind == domain.GOODS) != (product.kind == domain.GOODS):
+                if product.reserved:
+                    raise InvalidRequest("orders hold this product's stock: it stays goods",
+                                         {"field": "kind", "reserved": product.reserved})
+                product.on_hand = 0 if wanted.kind == domain.GOODS else None
+            write_product(product, wanted)
+            return product_out(product).wire()
+
+    @rpc
+    def set_stock(self, sku: str, on_hand: int) -> dict[str, Any]:
+        """An operator counts a good's stock on hand (what orders reserve stays reserved)."""
+        if not isinstance(on_hand, int) or isinstance(on_hand, bool) or not 0 <= on_hand <= 10**9:
+            raise InvalidRequest("stock on hand is a whole number, 0 or more", {"field": "on_hand"})
+        with self.db.transaction() as session:
+            product = repository.product(session, sku, lock=True, addressed=True)
+            if product.kind != domain.GOODS:
+                raise InvalidRequest("only goods have stock", {"field": "sku"})
+            product.on_hand, product.updated_at = on_hand, utcnow()
+            return product_out(product).wire()
+
+    # -- orders -------------------------------------------------------------------------------------
 
     @rpc
     def place_order(self, account_id: str, data: dict[str, Any], request_key: str) -> dict[str, Any]:
@@ -72,7 +133,7 @@ class OrdersService(Pingable):
         asking billing again by the same key, settles it later."""
         request = parse(PlaceOrder, data)
         order = self._create_or_resume(account_id, request, request_key)
-        if order.status == domain.AWAITING_PAYMENT:
+        if order.status == domain.AWAITING_PAYMENT and not order.is_goods:
             order = self._collect_payment(order)
         if order.payment_refusal is not None:
             raise refusal_of(order)
@@ -182,58 +243,94 @@ def refusal_of(order: Order) -> BusinessError:
 
 
 def new_order(session: Session, account_id: str, request: PlaceOrder, request_key: str) -> Order:
-    priced = []
-    for number, line in enumerate(request.lines, start=1):
+    """A new order of sold products: services and licences to be paid, or goods checked
+    against stock at once (each line approved, partly approved or rejected; what is approved
+    is reserved, and the order is a ``draft``).  Goods are ordered apart from the others."""
+    catalogue: dict[str, Product] = {}
+    for line in request.lines:
         product = repository.product(session, line.sku)
-        priced.append(
-            domain.PricedLine(
-                line_no=number,
-                sku=product.sku,
-                name=product.name,
-                quantity=line.quantity,
-                unit_price=Money.from_minor(product.unit_price_minor, product.currency),
-                vat_rate_bp=product.vat_rate_bp,
-            )
-        )
+        if not product.active:
+            raise ProductInactive(details={"sku": product.sku})
+        catalogue[product.sku] = product
+    kinds = {p.kind == domain.GOODS for p in catalogue.values()}
+    if len(kinds) > 1:
+        raise InvalidRequest("goods are ordered apart from services and licences",
+                             {"field": "lines"})
+    goods = kinds == {True}
+    granted: dict[str, int] = {}
+    if goods:
+        wanted: dict[str, int] = {}
+        for line in request.lines:
+            wanted[line.sku] = wanted.get(line.sku, 0) + line.quantity
+        granted = repository.reserve(session, catalogue, wanted)
+    priced, approvals = [], []
+    for number, line in enumerate(request.lines, start=1):
+        product = catalogue[line.sku]
+        counted = line.quantity
+        if goods:  # a SKU given twice takes what is left for it line by line
+            approved, reason = domain.approve(line.quantity, granted[line.sku])
+            granted[line.sku] -= approved
+            approvals.append((approved, reason))
+            counted = approved
+        priced.append(domain.PricedLine(
+            line_no=number, sku=product.sku, name=product.name, quantity=counted,
+            unit_price=Money.from_minor(product.unit_price_minor, product.currency),
+            vat_rate_bp=product.vat_rate_bp))
     sums = domain.totals(priced)
+    now = utcnow()
     return Order(
-        id=str(uuid.uuid4()),
-        account_id=account_id,
-        request_key=request_key,
-        status=domain.AWAITING_PAYMENT,
-        currency=sums.total.currency,
-        net_minor=sums.net.minor,
-        vat_minor=sums.vat.minor,
-        total_minor=sums.total.minor,
-        paid_cash_minor=0,
-        po_number=request.po_number,
-        created_at=utcnow(),
-        updated_at=utcnow(),
+        id=str(uuid.uuid4()), account_id=account_id, request_key=request_key,
+        status=domain.DRAFT if goods else domain.AWAITING_PAYMENT, currency=sums.total.currency,
+        net_minor=sums.net.minor, vat_minor=sums.vat.minor, total_minor=sums.total.minor,
+        paid_cash_minor=0, po_number=request.po_number, created_at=now, updated_at=now,
         lines=[
             OrderLine(
-                line_no=p.line_no,
-                sku=p.sku,
-                name=p.name,
-                quantity=p.quantity,
-                unit_price_minor=p.unit_price.minor,
-                vat_rate_bp=p.vat_rate_bp,
-                net_minor=p.net.minor,
-                vat_minor=p.vat.minor,
-                gross_minor=p.gross.minor,
-                implementation="pending",
-            )
+                line_no=p.line_no, sku=p.sku, name=p.name, kind=catalogue[p.sku].kind,
+                quantity=request.lines[p.line_no - 1].quantity, unit_price_minor=p.unit_price.minor,
+                vat_rate_bp=p.vat_rate_bp, net_minor=p.net.minor, vat_minor=p.vat.minor,
+                gross_minor=p.gross.minor, implementation="pending" if not goods else "none",
+                approved_quantity=approvals[p.line_no - 1][0] if goods else None,
+                rejection_reason=approvals[p.line_no - 1][1] if goods else None)
             for p in priced
         ],
     )
 
 
+def write_product(product: Product, wanted: ProductIn) -> None:
+    product.name, product.kind, product.active = wanted.name, wanted.kind, wanted.active
+    product.unit_price_minor = wanted.price.money().minor
+    product.currency = wanted.price.currency
+    product.vat_category = wanted.vat_category
+    product.vat_rate_bp = int(wanted.vat_rate * 100)
+    product.names = json.dumps(wanted.names, ensure_ascii=False)
+    product.description = wanted.description
+    product.descriptions = json.dumps(wanted.descriptions, ensure_ascii=False)
+    product.units_per_box = wanted.units_per_box
+    product.characteristics = json.dumps(wanted.characteristics, ensure_ascii=False)
+    product.certificates = json.dumps([c.wire() for c in wanted.certificates], ensure_ascii=False)
+    product.updated_at = utcnow()
+
+
 def product_out(product: Product) -> ProductOut:
+    goods = product.kind == domain.GOODS
+    on_hand = product.on_hand or 0
     return ProductOut(
-        sku=product.sku,
-        name=product.name,
+        sku=product.sku, name=product.name,
         price=MoneyOut.minor(product.unit_price_minor, product.currency),
-        vat_rate=percent(product.vat_rate_bp),
+        vat_rate=percent(product.vat_rate_bp), kind=product.kind,  # type: ignore[arg-type]
+        vat_category=product.vat_category, active=product.active,  # type: ignore[arg-type]
+        names=loaded(product.names, {}), description=product.description,
+        descriptions=loaded(product.descriptions, {}),
+        stock=StockOut(on_hand=on_hand, available=max(on_hand - product.reserved, 0))
+        if goods else None,
+        units_per_box=product.units_per_box,
+        characteristics=loaded(product.characteristics, {}),
+        certificates=loaded(product.certificates, []),
     )
+
+
+def loaded(text: str | None, empty: Any) -> Any:
+    return json.loads(text) if text else empty
 
 
 def order_out(order: Order) -> OrderOut:
@@ -262,7 +359,7 @@ def order_view_of(order: Any, lines: Any, line_net: str = "net_minor") -> dict[s
     attributes: an ORM ``Order`` and its lines, or joined rows (whose line amounts are
     labelled ``line_net`` / ``line_vat``)."""
     currency = order.currency
-    paid = order.status not in (domain.AWAITING_PAYMENT, domain.CANCELLED)
+    paid = order.paid_cash_minor > 0
     line_vat = "line_vat" if line_net == "line_net" else "vat_minor"
     zero = money_wire(0, currency)
     return {
@@ -288,6 +385,9 @@ def order_view_of(order: Any, lines: Any, line_net: str = "net_minor") -> dict[s
                 "gross": money_wire(line.gross_minor, currency),
                 "paid_cash": money_wire(line.gross_minor, currency) if paid else zero,
                 "implementation": line.implementation,
+                "kind": line.kind,
+                "approved_quantity": line.approved_quantity,
+                "rejection_reason": line.rejection_reason,
             }
             for line in lines
         ],
