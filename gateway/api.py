@@ -685,6 +685,60 @@ async def set_stock(request: Request, sku: str, body: schemas.StockIn,
     return await call(request, "orders", "set_stock", sku, body.on_hand)
 
 
+# -- the cart ---------------------------------------------------------------------------------------
+
+ORDER_FORM_LIMIT = 2 * 1024 * 1024
+
+
+@router.get("/cart", tags=["orders"], responses=responses(*SIGNED_IN))
+async def cart(request: Request, me: Principal = Depends(principal)) -> Any:
+    """Your cart at today's prices: `{items: [{sku, name, quantity, unit_price, net, vat,
+    gross, active}], totals}`."""
+    return await call(request, "orders", "get_cart", me.user_id)
+
+
+@router.post("/cart/items", tags=["orders"], responses=responses(*WRITE))
+async def add_to_cart(request: Request, body: schemas.CartItemIn,
+                      me: Principal = Depends(principal)) -> Any:
+    """Add a quantity of a product (added to what the cart already holds of it)."""
+    return await call(request, "orders", "add_to_cart", me.own_account(), me.user_id,
+                      body.sku, body.quantity)
+
+
+@router.patch("/cart/items/{sku}", tags=["orders"], responses=responses(*WRITE, 404))
+async def change_cart_quantity(request: Request, sku: str, body: schemas.QuantityIn,
+                               me: Principal = Depends(principal)) -> Any:
+    return await call(request, "orders", "set_cart_quantity", me.user_id, sku, body.quantity)
+
+
+@router.delete("/cart/items/{sku}", tags=["orders"], responses=responses(*READ_ONE))
+async def remove_from_cart(request: Request, sku: str, me: Principal = Depends(principal)) -> Any:
+    return await call(request, "orders", "remove_from_cart", me.user_id, sku)
+
+
+@router.delete("/cart", status_code=204, tags=["orders"], responses=responses(*SIGNED_IN))
+async def clear_cart(request: Request, me: Principal = Depends(principal)) -> Response:
+    await call(request, "orders", "clear_cart", me.user_id)
+    return Response(status_code=204)
+
+
+@router.post("/cart/upload", tags=["orders"], responses=responses(*WRITE))
+async def upload_order_form(
+    request: Request, me: Principal = Depends(principal),
+    file: UploadFile = File(description="an order form: CSV (comma or semicolon, UTF-8) or XLSX, "
+                            "a header row naming the columns sku and quantity; at most 2 MB"),
+) -> Any:
+    """Fill the cart from an order form: `{added, errors: [{row, sku, reason}], cart}`; every
+    good row is added, each bad one reported with its row number (`product_not_found`,
+    `product_inactive`, `bad_quantity`, `missing_sku`, `quantity_too_large`).  A file that is
+    not an order form adds nothing: 422 `order_form_unreadable`."""
+    content = await file.read()
+    if len(content) > ORDER_FORM_LIMIT:
+        raise PayloadTooLarge("an order form may have at most 2 MB", {"field": "file"})
+    return await call(request, "orders", "upload_order_form", me.own_account(), me.user_id,
+                      base64.b64encode(content).decode())
+
+
 @router.post(
     "/orders", status_code=201, tags=["orders"], response_model=OrderOut,
     responses={**responses(*WRITE, 402), 202: {
@@ -710,7 +764,7 @@ async def place_order(
 
     async def handler() -> tuple[int, Any]:
         order = await call(request, "orders", "place_order", account_id, data,
-                           request_key(me, key))
+                           request_key(me, key), me.user_id)
         return (202 if order["status"] == "awaiting_payment" else 201), order
 
     return await once(request, me.user_id, key, data, handler)

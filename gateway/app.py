@@ -34,7 +34,8 @@ access_log = logging.getLogger("gateway.access")
 
 
 # Routes that take a file: their bodies may be as large as the file they allow, plus the form.
-UPLOAD_ROUTES = {("POST", "/api/v1/account/payment-orders"), ("POST", "/api/v1/admin/bank-statements")}
+UPLOAD_ROUTES = {("POST", "/api/v1/account/payment-orders"), ("POST", "/api/v1/admin/bank-statements"),
+                 ("POST", "/api/v1/cart/upload")}
 UPLOAD_LIMIT = 10 * 1024 * 1024 + 64 * 1024
 
 

@@ -82,6 +82,7 @@ STATUS: dict[type[e.BusinessError], int] = {
     e.PasswordRejected: 422,
     e.ProductNotFound: 422,
     e.ProductInactive: 422,
+    e.OrderFormUnreadable: 422,
     e.ProductSkuTaken: 409,
     e.MixedCurrencies: 422,
     e.OrderNotInvoiceable: 409,

@@ -85,10 +85,27 @@ class OrderLineIn(Body):
     quantity: StrictQuantity
 
 
+class CartItemIn(Body):
+    sku: str = Field(min_length=1, max_length=64)
+    quantity: StrictQuantity
+
+
+class QuantityIn(Body):
+    quantity: StrictQuantity
+
+
 class OrderIn(Body):
-    lines: list[OrderLineIn] = Field(min_length=1, max_length=100)
+    lines: list[OrderLineIn] = Field(default_factory=list, max_length=100,
+                                     description="or from_cart")
+    from_cart: StrictBool = Field(False, description="order what is in your cart (it is emptied)")
     po_number: str | None = Field(None, max_length=64, description="your own purchase order number")
     payment_method: str = Field("balance", pattern="^balance$")
+
+    @model_validator(mode="after")
+    def _lines_or_cart(self) -> OrderIn:
+        if bool(self.lines) == self.from_cart:
+            raise ValueError("give the lines, or from_cart: true, not both")
+        return self
 
 
 class ProductBodyIn(Body):

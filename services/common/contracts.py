@@ -12,7 +12,15 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    model_validator,
+)
 
 from services.common.countries import check_country
 from services.common.errors import InvalidRequest
@@ -334,9 +342,18 @@ class OrderLineIn(Contract):
 
 
 class PlaceOrder(Contract):
-    lines: list[OrderLineIn] = Field(min_length=1, max_length=100)
+    """Lines, or ``from_cart`` (the user's cart, emptied by the order): one of the two."""
+
+    lines: list[OrderLineIn] = Field(default_factory=list, max_length=100)
+    from_cart: bool = False
     po_number: str | None = Field(None, max_length=64)
     payment_method: Literal["balance"] = "balance"
+
+    @model_validator(mode="after")
+    def _lines_or_cart(self) -> PlaceOrder:
+        if bool(self.lines) == self.from_cart:
+            raise ValueError("give the lines, or from_cart, not both")
+        return self
 
 
 class OrderLineOut(Contract):

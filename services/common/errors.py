@@ -234,6 +234,12 @@ class ProductSkuTaken(BusinessError):
 
 
 @shared
+class OrderFormUnreadable(BusinessError):
+    code = "order_form_unreadable"
+    default_message = "the file is not an order form (CSV or XLSX with columns sku and quantity)"
+
+
+@shared
 class ProductNotFound(BusinessError):
     code = "product_not_found"
     default_message = "no such product in the catalogue"

@@ -108,6 +108,18 @@ class OrderLine(Base):
     order: Mapped[Order] = relationship(back_populates="lines")
 
 
+class CartItem(Base):
+    """A line of a user's cart: a product and how many (priced when the cart is read)."""
+
+    __tablename__ = "cart_items"
+
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(36))
+    quantity: Mapped[int] = mapped_column(Integer)
+    added_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
 class OutboxMessage(OutboxMixin, Base):
     pass
 

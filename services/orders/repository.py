@@ -6,13 +6,13 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, literal, select, tuple_, update
+from sqlalchemy import Select, bindparam, delete, literal, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from services.common.contracts import utcnow
 from services.common.errors import NotFound, ProductNotFound
 from services.orders.domain import AWAITING_PAYMENT
-from services.orders.models import Order, OrderLine, Product
+from services.orders.models import CartItem, Order, OrderLine, Product
 
 
 def products(session: Session, include_inactive: bool = False) -> list[Product]:
@@ -31,6 +31,28 @@ def product(session: Session, sku: str, *, lock: bool = False, addressed: bool =
             raise NotFound("no such product", {"sku": sku})
         raise ProductNotFound(f"no product {sku!r} in the catalogue", {"sku": sku})
     return found
+
+
+def products_named(session: Session, skus: set[str]) -> list[Product]:
+    if not skus:
+        return []
+    return list(session.scalars(select(Product).where(Product.sku.in_(sorted(skus)))))
+
+
+def cart(session: Session, user_id: str) -> list[CartItem]:
+    return list(session.scalars(select(CartItem).where(CartItem.user_id == user_id)
+                                .order_by(CartItem.added_at, CartItem.sku)))
+
+
+def cart_item(session: Session, user_id: str, sku: str) -> CartItem:
+    found = session.get(CartItem, (user_id, sku))
+    if found is None:
+        raise NotFound("this product is not in the cart", {"sku": sku})
+    return found
+
+
+def clear_cart(session: Session, user_id: str) -> None:
+    session.execute(delete(CartItem).where(CartItem.user_id == user_id))
 
 
 def reserve(session: Session, products_by_sku: dict[str, Product], wanted: dict[str, int]

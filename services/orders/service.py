@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 import uuid
@@ -20,6 +22,7 @@ from services.common.contracts import (
     OrderCharged,
     OrderChargeRefused,
     OrderImplemented,
+    OrderLineIn,
     OrderOut,
     PlaceOrder,
     ProductIn,
@@ -39,6 +42,7 @@ from services.common.errors import (
     InsufficientFunds,
     InvalidRequest,
     NotFound,
+    OrderFormUnreadable,
     ProductInactive,
     ProductSkuTaken,
     ServiceTimeout,
@@ -47,8 +51,8 @@ from services.common.errors import (
 from services.common.messaging import Outbox, ServiceRpc, every, handles, rpc
 from services.common.money import Money
 from services.common.service import Pingable
-from services.orders import domain, repository
-from services.orders.models import Order, OrderLine, OutboxMessage, Product
+from services.orders import domain, order_forms, repository
+from services.orders.models import CartItem, Order, OrderLine, OutboxMessage, Product
 
 log = logging.getLogger(__name__)
 
@@ -120,10 +124,78 @@ class OrdersService(Pingable):
             product.on_hand, product.updated_at = on_hand, utcnow()
             return product_out(product).wire()
 
+    # -- the cart -----------------------------------------------------------------------------------
+
+    @rpc
+    def get_cart(self, user_id: str) -> dict[str, Any]:
+        """The user's cart at today's prices, with its totals."""
+        return cart_out(self.db.session, repository.cart(self.db.session, user_id))
+
+    @rpc
+    def add_to_cart(self, account_id: str, user_id: str, sku: str, quantity: int) -> dict[str, Any]:
+        """Put ``quantity`` more of a product sold now in the cart (at most 10,000 of one)."""
+        check_quantity(quantity)
+        with self.db.transaction() as session:
+            product = repository.product(session, sku)
+            if not product.active:
+                raise ProductInactive(details={"sku": sku})
+            add_item(session, account_id, user_id, product.sku, quantity)
+            return cart_out(session, repository.cart(session, user_id))
+
+    @rpc
+    def set_cart_quantity(self, user_id: str, sku: str, quantity: int) -> dict[str, Any]:
+        check_quantity(quantity)
+        with self.db.transaction() as session:
+            repository.cart_item(session, user_id, sku).quantity = quantity
+            return cart_out(session, repository.cart(session, user_id))
+
+    @rpc
+    def remove_from_cart(self, user_id: str, sku: str) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            session.delete(repository.cart_item(session, user_id, sku))
+            session.flush()
+            return cart_out(session, repository.cart(session, user_id))
+
+    @rpc
+    def clear_cart(self, user_id: str) -> None:
+        with self.db.transaction() as session:
+            repository.clear_cart(session, user_id)
+
+    @rpc
+    def upload_order_form(self, account_id: str, user_id: str, content_b64: str) -> dict[str, Any]:
+        """Fill the cart from an order form (CSV or XLSX, columns sku and quantity): every
+        good row is added, in one transaction; each bad row is reported with its row number
+        and reason.  A file that is not an order form adds nothing (``order_form_unreadable``)."""
+        try:
+            found = order_forms.rows(base64.b64decode(content_b64, validate=True))
+        except (order_forms.Unreadable, binascii.Error) as error:
+            raise OrderFormUnreadable(str(error), {"field": "file"}) from None
+        errors: list[dict[str, Any]] = []
+        added = 0
+        with self.db.transaction() as session:
+            catalogue = {p.sku: p for p in repository.products_named(
+                session, {row.sku.upper() for row in found if row.sku})}
+            for row in found:
+                product = catalogue.get(row.sku.upper())
+                quantity = order_forms.quantity_of(row.quantity)
+                reason = ("missing_sku" if not row.sku else "product_not_found" if product is None
+                          else "product_inactive" if not product.active
+                          else "bad_quantity" if quantity is None or quantity > MAX_QUANTITY
+                          else None)
+                if reason is None and product is not None and quantity is not None:
+                    if add_item(session, account_id, user_id, product.sku, quantity):
+                        added += 1
+                        continue
+                    reason = "quantity_too_large"
+                errors.append({"row": row.number, "sku": row.sku[:64] or None, "reason": reason})
+            return {"added": added, "errors": errors,
+                    "cart": cart_out(session, repository.cart(session, user_id))}
+
     # -- orders -------------------------------------------------------------------------------------
 
     @rpc
-    def place_order(self, account_id: str, data: dict[str, Any], request_key: str) -> dict[str, Any]:
+    def place_order(self, account_id: str, data: dict[str, Any], request_key: str,
+                    user_id: str | None = None) -> dict[str, Any]:
         """Create an order and pay it from the cash balance; a repeated ``request_key`` resumes
         the same order, so a retried request never makes a second one or charges twice.
 
@@ -132,7 +204,7 @@ class OrdersService(Pingable):
         and billing's ``order_charged`` / ``order_charge_refused`` event, or the reconciler
         asking billing again by the same key, settles it later."""
         request = parse(PlaceOrder, data)
-        order = self._create_or_resume(account_id, request, request_key)
+        order = self._create_or_resume(account_id, request, request_key, user_id)
         if order.status == domain.AWAITING_PAYMENT and not order.is_goods:
             order = self._collect_payment(order)
         if order.payment_refusal is not None:
@@ -178,12 +250,22 @@ class OrdersService(Pingable):
 
     # -- steps ----------------------------------------------------------------------------------
 
-    def _create_or_resume(self, account_id: str, request: PlaceOrder, request_key: str) -> Order:
+    def _create_or_resume(self, account_id: str, request: PlaceOrder, request_key: str,
+                          user_id: str | None) -> Order:
+        """The order this request key made, or a new one; ``from_cart`` takes the user's cart
+        as its lines and empties the cart in the same transaction."""
         try:
             with self.db.transaction() as session:
                 existing = repository.order_by_request(session, account_id, request_key)
                 if existing is not None:
                     return existing
+                if request.from_cart:
+                    items = repository.cart(session, user_id or "")
+                    if not items:
+                        raise InvalidRequest("the cart is empty", {"field": "from_cart"})
+                    request = request.model_copy(update={"lines": [
+                        OrderLineIn(sku=item.sku, quantity=item.quantity) for item in items]})
+                    repository.clear_cart(session, user_id or "")
                 order = new_order(session, account_id, request, request_key)
                 session.add(order)
                 return order
@@ -294,6 +376,53 @@ def new_order(session: Session, account_id: str, request: PlaceOrder, request_ke
             for p in priced
         ],
     )
+
+
+MAX_QUANTITY = 10_000
+
+
+def check_quantity(quantity: Any) -> None:
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= MAX_QUANTITY:
+        raise InvalidRequest(f"a quantity is a whole number from 1 to {MAX_QUANTITY}",
+                             {"field": "quantity"})
+
+
+def add_item(session: Session, account_id: str, user_id: str, sku: str, quantity: int) -> bool:
+    """Add to a cart line (made if missing); False if that would pass the most of one product."""
+    item = session.get(CartItem, (user_id, sku))
+    if item is None:
+        session.add(CartItem(user_id=user_id, sku=sku, account_id=account_id, quantity=quantity,
+                             added_at=utcnow()))
+        session.flush()
+        return True
+    if item.quantity + quantity > MAX_QUANTITY:
+        return False
+    item.quantity += quantity
+    return True
+
+
+def cart_out(session: Session, items: list[CartItem]) -> dict[str, Any]:
+    """A cart at today's prices: each line, and the totals (when its prices share a currency)."""
+    catalogue = {p.sku: p for p in repository.products_named(session, {i.sku for i in items})}
+    priced, lines = [], []
+    for number, item in enumerate(items, start=1):
+        product = catalogue[item.sku]
+        line = domain.PricedLine(
+            line_no=number, sku=product.sku, name=product.name, quantity=item.quantity,
+            unit_price=Money.from_minor(product.unit_price_minor, product.currency),
+            vat_rate_bp=product.vat_rate_bp)
+        priced.append(line)
+        lines.append({"sku": line.sku, "name": line.name, "kind": product.kind,
+                      "quantity": line.quantity, "active": product.active,
+                      "unit_price": MoneyOut.of(line.unit_price).wire(),
+                      "vat_rate": percent(line.vat_rate_bp), "net": MoneyOut.of(line.net).wire(),
+                      "vat": MoneyOut.of(line.vat).wire(), "gross": MoneyOut.of(line.gross).wire()})
+    sums = None
+    if priced and len({line.unit_price.currency for line in priced}) == 1:
+        totals = domain.totals(priced)
+        sums = {"net": MoneyOut.of(totals.net).wire(), "vat": MoneyOut.of(totals.vat).wire(),
+                "total": MoneyOut.of(totals.total).wire()}
+    return {"items": lines, "totals": sums}
 
 
 def write_product(product: Product, wanted: ProductIn) -> None:

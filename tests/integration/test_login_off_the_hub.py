@@ -51,7 +51,10 @@ def test_a_flood_of_unknown_user_logins_does_not_stall_the_hub(run_services, rpc
     flooding = False
     ticker.wait()
     stalls = [gap for gap in gaps if gap > STALL_SECONDS]
-    assert len(stalls) < 5, stalls  # hashing on the hub stalls it once per login: 24 times
+    # Hashing on the hub stalls it once per login: 24 times.  Off the hub a few gaps still pass
+    # the threshold when the box is busy (other processes on the two cores), so the line is
+    # drawn at half of 24.
+    assert len(stalls) < 12, stalls
 
 
 def test_an_unknown_address_takes_as_long_as_a_known_one(run_services, rpc):
