@@ -765,9 +765,19 @@ async def place_order(
     async def handler() -> tuple[int, Any]:
         order = await call(request, "orders", "place_order", account_id, data,
                            request_key(me, key), me.user_id)
-        return (202 if order["status"] == "awaiting_payment" else 201), order
+        waiting = order["status"] == "awaiting_payment" and not order.get("card_payment_id")
+        return (202 if waiting else 201), order
 
-    return await once(request, me.user_id, key, data, handler)
+    return await once(request, me.user_id, key, data, handler,
+                      present=lambda order: with_order_pay_url(request, order))
+
+
+def with_order_pay_url(request: Request, order: dict[str, Any]) -> dict[str, Any]:
+    """An order waiting for its card payment carries the processor's page to pay it on."""
+    if order.get("card_payment_id") and order.get("status") == "awaiting_payment":
+        base = request.app.state.settings.console_url.rstrip("/")
+        return {**order, "pay_url": f"{base}/sim/card/{order['card_payment_id']}"}
+    return order
 
 
 @router.get("/orders", tags=["orders"], response_model=schemas.Page[OrderOut],

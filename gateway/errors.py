@@ -73,6 +73,7 @@ STATUS: dict[type[e.BusinessError], int] = {
     e.StatementAccountMismatch: 422,
     e.BankTransactionMatched: 409,
     e.PaymentInvoiceNotOpen: 409,
+    e.CardDeclined: 402,
     e.VoucherInvalid: 422,
     e.VoucherExpired: 422,
     e.VoucherUsed: 409,

@@ -99,7 +99,9 @@ class OrderIn(Body):
                                      description="or from_cart")
     from_cart: StrictBool = Field(False, description="order what is in your cart (it is emptied)")
     po_number: str | None = Field(None, max_length=64, description="your own purchase order number")
-    payment_method: str = Field("balance", pattern="^balance$")
+    payment_method: Literal["balance", "voucher", "balance+voucher", "card"] = Field(
+        "balance", description="balance+voucher spends the voucher wallet first, line by line; "
+        "card answers with the card payment's pay_url")
 
     @model_validator(mode="after")
     def _lines_or_cart(self) -> OrderIn:

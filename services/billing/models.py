@@ -114,8 +114,9 @@ class CardPayment(Base):
     request_key: Mapped[str | None] = mapped_column(String(250))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
-    purpose: Mapped[str] = mapped_column(String(20))  # top_up | payment_invoice
+    purpose: Mapped[str] = mapped_column(String(20))  # top_up | payment_invoice | order
     payment_invoice_id: Mapped[str | None] = mapped_column(String(36))
+    order_id: Mapped[str | None] = mapped_column(String(36))
     status: Mapped[Literal["pending", "succeeded", "declined"]] = mapped_column(String(20))
     decline_reason: Mapped[str | None] = mapped_column(String(60))
     processor_reference: Mapped[str | None] = mapped_column(String(100))

@@ -97,6 +97,7 @@ from services.common.db import Database, make_engine
 from services.common.errors import (
     BankTransactionMatched,
     BusinessError,
+    CardDeclined,
     CurrencyNotSupported,
     EinvoiceNotAvailable,
     EmailAlreadyRegistered,
@@ -854,9 +855,11 @@ class BillingService(Pingable):
     @rpc
     def create_card_payment(self, account_id: str, amount: str | None, currency: str | None,
                             request_key: str | None = None,
-                            payment_invoice_id: str | None = None) -> dict[str, Any]:
-        """Start a card payment: a top-up of ``amount``, or (``payment_invoice_id``) what
-        remains on one of the account's open payment invoices.  ``pending`` until the
+                            payment_invoice_id: str | None = None,
+                            order_id: str | None = None) -> dict[str, Any]:
+        """Start a card payment: a top-up of ``amount``; (``payment_invoice_id``) what
+        remains on one of the account's open payment invoices; or (``order_id``, the orders
+        service asking) ``amount`` to pay that order, charged from it once it succeeds.  ``pending`` until the
         processor's callback settles it.  A repeated ``request_key`` answers the payment it
         started."""
         if payment_invoice_id is None:
@@ -882,8 +885,10 @@ class BillingService(Pingable):
                 payment = CardPayment(id=str(uuid.uuid4()), account_id=account.id,
                                       request_key=request_key, amount_minor=money.minor,
                                       currency=money.currency,
-                                      purpose="top_up" if payment_invoice_id is None else "payment_invoice",
-                                      payment_invoice_id=payment_invoice_id, status="pending",
+                                      purpose="payment_invoice" if payment_invoice_id
+                                      else "order" if order_id else "top_up",
+                                      payment_invoice_id=payment_invoice_id, order_id=order_id,
+                                      status="pending",
                                       created_at=utcnow())
                 session.add(payment)
                 session.flush()
@@ -930,6 +935,8 @@ class BillingService(Pingable):
             payment.processor_reference = processor_reference
             if status == "declined":
                 payment.decline_reason = (decline_reason or "declined")[:60]
+                if payment.order_id is not None:
+                    self._order_card_declined(session, payment)
                 return card_payment_out(payment).wire()
             amount = Money.from_minor(payment.amount_minor, payment.currency)
             if payment.payment_invoice_id is not None:
@@ -948,9 +955,51 @@ class BillingService(Pingable):
             out = self._entry_out(session, entry)
             self.outbox.add(session, PaymentReceived(entry=out, method="card",
                                                      payment_id=payment.id))
-            self.outbox.add(session, BalanceCredited(entry=out))
+            if payment.order_id is not None:
+                self._charge_order_by_card(session, account, payment, amount)
+            else:
+                self.outbox.add(session, BalanceCredited(entry=out))
             self._announce_standing(session, account, before)
             return card_payment_out(payment).wire()
+
+    def _charge_order_by_card(self, session: Session, account: Account, payment: CardPayment,
+                              amount: Money) -> None:
+        """The card's money pays its order: the order's charge (keyed by the order, as
+        ``charge_order`` keys it) is made from what the card brought, in the same transaction,
+        and announced as ``order_charged``.  An order charged already (it cannot be twice)
+        leaves the card's money in the cash wallet."""
+        assert payment.order_id is not None
+        key = f"order:{payment.order_id}:charge"
+        try:
+            if commands.replay(session, Command, "order_charge", key) is not None:
+                return
+        except BusinessError:  # refused before (the card was declined once): cash it is
+            return
+        entry = repository.record_entry(
+            session, account_id=account.id, kind="order_charge",
+            reference=f"order {payment.order_id}", idempotency_key=key, amount=amount,
+            legs=domain.pay_order(account.id, domain.Split(cash=amount,
+                                                           voucher=Money.zero(amount.currency))),
+            order_id=payment.order_id)
+        out = self._entry_out(session, entry)
+        commands.remember(session, Command, "order_charge", key, out.wire())
+        self.outbox.add(session, OrderCharged(entry=out, order_id=payment.order_id))
+
+    def _order_card_declined(self, session: Session, payment: CardPayment) -> None:
+        """A declined card refuses its order's charge (announced as ``order_charge_refused``;
+        the orders service cancels the order, and the customer may order again)."""
+        assert payment.order_id is not None
+        key = f"order:{payment.order_id}:charge"
+        try:
+            if commands.replay(session, Command, "order_charge", key) is not None:
+                return
+        except BusinessError:
+            return
+        refusal = CardDeclined(details={"reason": payment.decline_reason})
+        commands.remember_refusal(session, Command, "order_charge", key, refusal)
+        self.outbox.add(session, OrderChargeRefused(
+            order_id=payment.order_id, account_id=payment.account_id,
+            error=ErrorOut(code=refusal.code, message=refusal.message, details=refusal.details)))
 
     # -- wire transfers --------------------------------------------------------------------------
 

@@ -347,7 +347,7 @@ class PlaceOrder(Contract):
     lines: list[OrderLineIn] = Field(default_factory=list, max_length=100)
     from_cart: bool = False
     po_number: str | None = Field(None, max_length=64)
-    payment_method: Literal["balance"] = "balance"
+    payment_method: Literal["balance", "voucher", "balance+voucher", "card"] = "balance"
 
     @model_validator(mode="after")
     def _lines_or_cart(self) -> PlaceOrder:
@@ -367,6 +367,7 @@ class OrderLineOut(Contract):
     vat: MoneyOut
     gross: MoneyOut
     paid_cash: MoneyOut
+    paid_voucher: MoneyOut | None = None
     implementation: str
     kind: str = "service"
     approved_quantity: int | None = None
@@ -381,6 +382,9 @@ class OrderOut(Contract):
     vat: MoneyOut
     total: MoneyOut
     paid_cash: MoneyOut
+    paid_voucher: MoneyOut | None = None
+    payment_method: str = "balance"
+    card_payment_id: str | None = None
     po_number: str | None
     payment_refusal: ErrorOut | None = None
     lines: list[OrderLineOut]

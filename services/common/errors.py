@@ -177,6 +177,12 @@ class BankTransactionMatched(BusinessError):
 
 
 @shared
+class CardDeclined(BusinessError):
+    code = "card_declined"
+    default_message = "the card was declined"
+
+
+@shared
 class PaymentInvoiceNotOpen(BusinessError):
     code = "payment_invoice_not_open"
     default_message = "this payment invoice is no longer open for payment"

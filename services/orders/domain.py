@@ -113,3 +113,18 @@ def approve(wanted: int, available: int) -> tuple[int, str | None]:
     if approved == wanted:
         return approved, None
     return approved, PARTLY_IN_STOCK if approved else OUT_OF_STOCK
+
+
+def split_lines(grosses: list[int], voucher_minor: int) -> list[tuple[int, int]]:
+    """What each line's gross takes from (cash, voucher) when the voucher wallet paid
+    ``voucher_minor`` of the order: the voucher part covers the lines in order, each in full
+    before the next (so the split is exact to the cent, with no remainder to place)."""
+    left = voucher_minor
+    parts = []
+    for gross in grosses:
+        from_voucher = min(gross, max(left, 0))
+        left -= from_voucher
+        parts.append((gross - from_voucher, from_voucher))
+    if left > 0:
+        raise ValueError("the voucher part is more than the order's total")
+    return parts

@@ -70,6 +70,9 @@ class Order(Base):
     vat_minor: Mapped[int] = mapped_column(BigInteger)
     total_minor: Mapped[int] = mapped_column(BigInteger)
     paid_cash_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    paid_voucher_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    payment_method: Mapped[str] = mapped_column(String(20), default="balance")
+    card_payment_id: Mapped[str | None] = mapped_column(String(36))  # payment_method card
     po_number: Mapped[str | None] = mapped_column(String(64))
     # Why payment was refused ({code, message, details}), for an order cancelled that way.
     payment_refusal: Mapped[str | None] = mapped_column(Text)
@@ -101,6 +104,9 @@ class OrderLine(Base):
     gross_minor: Mapped[int] = mapped_column(BigInteger)
     implementation: Mapped[str] = mapped_column(String(20), default="pending")
     kind: Mapped[str] = mapped_column(String(10), default="service")
+    # what each wallet paid of the line (balance+voucher: the voucher wallet first, line by line)
+    paid_cash_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    paid_voucher_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     # goods: how many of ``quantity`` stock allowed (reserved), and why not all of it
     approved_quantity: Mapped[int | None] = mapped_column(Integer)
     rejection_reason: Mapped[str | None] = mapped_column(String(40))

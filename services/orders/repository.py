@@ -115,7 +115,8 @@ def awaiting_payment(session: Session, older_than: datetime, limit: int) -> list
 
 ORDER_COLUMNS = (
     Order.id, Order.account_id, Order.status, Order.currency, Order.net_minor, Order.vat_minor,
-    Order.total_minor, Order.paid_cash_minor, Order.po_number, Order.payment_refusal,
+    Order.total_minor, Order.paid_cash_minor, Order.paid_voucher_minor, Order.payment_method,
+    Order.card_payment_id, Order.po_number, Order.payment_refusal,
     Order.created_at, Order.updated_at,
 )
 LINE_COLUMNS = (
@@ -123,6 +124,8 @@ LINE_COLUMNS = (
     OrderLine.unit_price_minor, OrderLine.vat_rate_bp, OrderLine.net_minor.label("line_net"),
     OrderLine.vat_minor.label("line_vat"), OrderLine.gross_minor, OrderLine.implementation,
     OrderLine.kind, OrderLine.approved_quantity, OrderLine.rejection_reason,
+    OrderLine.paid_cash_minor.label("line_paid_cash"),
+    OrderLine.paid_voucher_minor.label("line_paid_voucher"),
 )
 
 

@@ -8,6 +8,7 @@ import json
 import logging
 import uuid
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -205,7 +206,9 @@ class OrdersService(Pingable):
         asking billing again by the same key, settles it later."""
         request = parse(PlaceOrder, data)
         order = self._create_or_resume(account_id, request, request_key, user_id)
-        if order.status == domain.AWAITING_PAYMENT and not order.is_goods:
+        if order.status == domain.AWAITING_PAYMENT and order.payment_method == "card":
+            order = self._start_card_payment(order)
+        elif order.status == domain.AWAITING_PAYMENT and not order.is_goods:
             order = self._collect_payment(order)
         if order.payment_refusal is not None:
             raise refusal_of(order)
@@ -231,7 +234,7 @@ class OrdersService(Pingable):
     @handles(OrderCharged)
     def on_order_charged(self, payload: dict[str, Any]) -> None:
         evt = parse(OrderCharged, payload)
-        self._pay_and_implement(evt.entry.account_id, evt.order_id)
+        self._pay_and_implement(evt.entry.account_id, evt.order_id, voucher_part(evt.entry.wire()))
 
     @handles(OrderChargeRefused)
     def on_order_charge_refused(self, payload: dict[str, Any]) -> None:
@@ -246,6 +249,8 @@ class OrdersService(Pingable):
         cutoff = utcnow() - timedelta(seconds=self.settings.service_rpc_timeout)
         for order in repository.awaiting_payment(self.db.session, cutoff, RECONCILE_BATCH):
             self.db.session.rollback()
+            if order.payment_method == "card":
+                continue  # settled by the card's outcome, never charged from the balance
             self._collect_payment(order)
 
     # -- steps ----------------------------------------------------------------------------------
@@ -274,12 +279,33 @@ class OrdersService(Pingable):
             assert found is not None
             return found
 
+    def _start_card_payment(self, order: Order) -> Order:
+        """Ask billing for the card payment that pays this order (keyed by the order, so a
+        retried request gets the same one); billing's ``order_charged`` completes the order
+        once the card succeeds, ``order_charge_refused`` cancels it if the card is declined.  A
+        timeout leaves the order waiting, and the retry asks again."""
+        if order.card_payment_id is not None:
+            return order
+        total = Money.from_minor(order.total_minor, order.currency)
+        try:
+            payment = self.billing.create_card_payment(
+                order.account_id, str(total.amount), total.currency, f"order:{order.id}", None,
+                order.id)
+        except (ServiceTimeout, ServiceUnavailable) as unknown:
+            log.warning("the card payment of order %s is not started yet: %s", order.id, unknown)
+            return repository.order(self.db.session, order.account_id, order.id)
+        with self.db.transaction() as session:
+            found = repository.order(session, order.account_id, order.id, lock=True)
+            found.card_payment_id = found.card_payment_id or payment["id"]
+            return found
+
     def _collect_payment(self, order: Order) -> Order:
         total = Money.from_minor(order.total_minor, order.currency)
         try:
-            self.billing.charge_order(
+            charged = self.billing.charge_order(
                 ChargeOrder(account_id=order.account_id, order_id=order.id, amount=total.amount,
-                            currency=total.currency).wire()
+                            currency=total.currency,
+                            payment_method=order.payment_method).wire()  # type: ignore[arg-type]
             )
         except (ServiceTimeout, ServiceUnavailable) as unknown:
             log.warning("payment of order %s is pending: %s", order.id, unknown)
@@ -287,7 +313,7 @@ class OrdersService(Pingable):
         except BusinessError as refusal:
             return self._refuse(order.account_id, order.id, ErrorOut(
                 code=refusal.code, message=refusal.message, details=refusal.details))
-        return self._pay_and_implement(order.account_id, order.id)
+        return self._pay_and_implement(order.account_id, order.id, voucher_part(charged))
 
     def _refuse(self, account_id: str, order_id: str, error: ErrorOut) -> Order:
         """Billing refused the payment: the order is cancelled, and kept with the reason."""
@@ -296,15 +322,21 @@ class OrdersService(Pingable):
                                   payment_refusal=json.dumps(error.wire()))
             return repository.order(session, account_id, order_id)
 
-    def _pay_and_implement(self, account_id: str, order_id: str) -> Order:
-        """Mark the order paid and implement it, once: of any number of concurrent callers
-        (the request, its retry, the event, the reconciler) exactly one wins the transition."""
+    def _pay_and_implement(self, account_id: str, order_id: str, voucher_minor: int) -> Order:
+        """Mark the order paid (``voucher_minor`` of it by the voucher wallet, the rest cash,
+        spread over the lines in order) and implement it, once: of any number of concurrent
+        callers (the request, its retry, the event, the reconciler) exactly one wins the
+        transition."""
         with self.db.transaction() as session:
             won = repository.transition(session, order_id, domain.AWAITING_PAYMENT, domain.PAID,
-                                        paid_cash_minor=Order.total_minor)
+                                        paid_cash_minor=Order.total_minor - voucher_minor,
+                                        paid_voucher_minor=voucher_minor)
             order = repository.order(session, account_id, order_id)
             if not won:
                 return order
+            parts = domain.split_lines([line.gross_minor for line in order.lines], voucher_minor)
+            for line, (cash, voucher) in zip(order.lines, parts, strict=True):
+                line.paid_cash_minor, line.paid_voucher_minor = cash, voucher
             # Digital services and licences are provisioned at once by the simulator; the
             # provisioning adapter with partial failures comes with the orders issue.
             for line in order.lines:
@@ -364,7 +396,8 @@ def new_order(session: Session, account_id: str, request: PlaceOrder, request_ke
         id=str(uuid.uuid4()), account_id=account_id, request_key=request_key,
         status=domain.DRAFT if goods else domain.AWAITING_PAYMENT, currency=sums.total.currency,
         net_minor=sums.net.minor, vat_minor=sums.vat.minor, total_minor=sums.total.minor,
-        paid_cash_minor=0, po_number=request.po_number, created_at=now, updated_at=now,
+        paid_cash_minor=0, paid_voucher_minor=0, payment_method=request.payment_method,
+        po_number=request.po_number, created_at=now, updated_at=now,
         lines=[
             OrderLine(
                 line_no=p.line_no, sku=p.sku, name=p.name, kind=catalogue[p.sku].kind,
@@ -423,6 +456,12 @@ def cart_out(session: Session, items: list[CartItem]) -> dict[str, Any]:
         sums = {"net": MoneyOut.of(totals.net).wire(), "vat": MoneyOut.of(totals.vat).wire(),
                 "total": MoneyOut.of(totals.total).wire()}
     return {"items": lines, "totals": sums}
+
+
+def voucher_part(entry: dict[str, Any]) -> int:
+    """What the voucher wallet paid of a charge, in minor units, from billing's entry."""
+    moved = entry.get("voucher")
+    return -Money(Decimal(moved["amount"]), moved["currency"]).minor if moved else 0
 
 
 def write_product(product: Product, wanted: ProductIn) -> None:
@@ -488,9 +527,10 @@ def order_view_of(order: Any, lines: Any, line_net: str = "net_minor") -> dict[s
     attributes: an ORM ``Order`` and its lines, or joined rows (whose line amounts are
     labelled ``line_net`` / ``line_vat``)."""
     currency = order.currency
-    paid = order.paid_cash_minor > 0
-    line_vat = "line_vat" if line_net == "line_net" else "vat_minor"
-    zero = money_wire(0, currency)
+    rows = line_net == "line_net"
+    line_vat = "line_vat" if rows else "vat_minor"
+    line_cash = "line_paid_cash" if rows else "paid_cash_minor"
+    line_voucher = "line_paid_voucher" if rows else "paid_voucher_minor"
     return {
         "id": order.id,
         "account_id": order.account_id,
@@ -499,6 +539,9 @@ def order_view_of(order: Any, lines: Any, line_net: str = "net_minor") -> dict[s
         "vat": money_wire(order.vat_minor, currency),
         "total": money_wire(order.total_minor, currency),
         "paid_cash": money_wire(order.paid_cash_minor, currency),
+        "paid_voucher": money_wire(order.paid_voucher_minor, currency),
+        "payment_method": order.payment_method,
+        "card_payment_id": order.card_payment_id,
         "po_number": order.po_number,
         "payment_refusal": json.loads(order.payment_refusal) if order.payment_refusal else None,
         "lines": [
@@ -512,7 +555,8 @@ def order_view_of(order: Any, lines: Any, line_net: str = "net_minor") -> dict[s
                 "net": money_wire(getattr(line, line_net), currency),
                 "vat": money_wire(getattr(line, line_vat), currency),
                 "gross": money_wire(line.gross_minor, currency),
-                "paid_cash": money_wire(line.gross_minor, currency) if paid else zero,
+                "paid_cash": money_wire(getattr(line, line_cash), currency),
+                "paid_voucher": money_wire(getattr(line, line_voucher), currency),
                 "implementation": line.implementation,
                 "kind": line.kind,
                 "approved_quantity": line.approved_quantity,

@@ -93,6 +93,9 @@ class FakeBilling:
     def get_account(self, account_id: str) -> dict[str, Any]:
         return self._answer("get_account", account_id)
 
+    def create_card_payment(self, *args: Any) -> dict[str, Any]:
+        return self._answer("create_card_payment", *args)
+
 
 def charged(data: dict[str, Any]) -> dict[str, Any]:
     """Billing's answer to a charge it made: the ledger entry."""

@@ -266,3 +266,34 @@ def test_another_accounts_card_payment_is_not_found(billing):
     payment = billing.create_card_payment(account(billing), "12.00", "EUR")
     with pytest.raises(NotFound):
         billing.get_card_payment(account(billing), payment["id"])
+
+
+def test_a_card_paying_an_order_charges_it_once_from_what_it_brought(billing, outbox):
+    account_id = account(billing)
+    order_id = str(uuid.uuid4())
+    payment = billing.create_card_payment(account_id, "25.00", "EUR", f"order:{order_id}", None,
+                                          order_id)
+    for status in ("succeeded", "succeeded", "declined"):
+        billing.settle_card_payment(payment["id"], status)
+
+    (charged_event,) = outbox.of_type("order_charged")
+    assert (charged_event.order_id, str(charged_event.entry.amount.amount)) == (order_id, "25.00")
+    assert wallets(billing, account_id) == ("0.00", "0.00")
+    again = charge(billing, account_id, "25.00", "balance", order_id)  # the same order's charge
+    assert again["entry_id"] == charged_event.entry.entry_id
+
+
+def test_a_declined_card_refuses_its_orders_charge(billing, outbox):
+    from services.common.errors import CardDeclined
+
+    account_id = account(billing)
+    top_up(billing, account_id, "100.00")
+    order_id = str(uuid.uuid4())
+    payment = billing.create_card_payment(account_id, "25.00", "EUR", None, None, order_id)
+    billing.settle_card_payment(payment["id"], "declined", "card_declined")
+
+    (refused,) = outbox.of_type("order_charge_refused")
+    assert (refused.order_id, refused.error.code) == (order_id, "card_declined")
+    with pytest.raises(CardDeclined):  # the order is never charged from the balance after it
+        charge(billing, account_id, "25.00", "balance", order_id)
+    assert wallets(billing, account_id) == ("100.00", "0.00")
