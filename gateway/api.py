@@ -793,6 +793,64 @@ async def get_order(request: Request, order_id: str, me: Principal = Depends(pri
     return await relay(request, "orders", "get_order", me.own_account(), order_id)
 
 
+# -- goods orders: the draft, confirmation and shipment ------------------------------------------
+
+
+@router.patch("/orders/{order_id}/lines/{line_id}", tags=["orders"], response_model=OrderOut,
+              responses=responses(*WRITE, 404))
+async def change_order_line(request: Request, order_id: str, line_id: str, body: schemas.QuantityIn,
+                            me: Principal = Depends(principal)) -> Any:
+    """Change a goods line's quantity (checked against stock again; the order becomes a draft
+    to be sent for confirmation).  409 `order_locked` once sent for shipment."""
+    return await call(request, "orders", "change_order_line", me.own_account(), order_id,
+                      line_id, body.quantity)
+
+
+@router.delete("/orders/{order_id}/lines/{line_id}", tags=["orders"], response_model=OrderOut,
+               responses=responses(*WRITE, 404))
+async def remove_order_line(request: Request, order_id: str, line_id: str,
+                            me: Principal = Depends(principal)) -> Any:
+    """Remove a goods line (its stock is freed; an order keeps at least one line)."""
+    return await call(request, "orders", "remove_order_line", me.own_account(), order_id, line_id)
+
+
+@router.post("/orders/{order_id}/lines/from-cart", tags=["orders"], response_model=OrderOut,
+             responses=responses(*WRITE, 404))
+async def add_cart_to_order(request: Request, order_id: str,
+                            me: Principal = Depends(principal)) -> Any:
+    """Move your cart's goods into this order (checked against stock); the cart is emptied."""
+    return await call(request, "orders", "add_cart_to_order", me.own_account(), me.user_id,
+                      order_id)
+
+
+@router.post("/orders/{order_id}/send-for-confirmation", tags=["orders"], response_model=OrderOut,
+             responses=responses(*WRITE, 404))
+async def send_for_confirmation(request: Request, order_id: str,
+                                me: Principal = Depends(principal)) -> Any:
+    """Stock is checked again; the system confirms (`confirmed`, `confirmed_by: system`), or a
+    manager does when the account or amount requires it (`awaiting_confirmation`).  A
+    `changed` order's changes are accepted this way.  409 `insufficient_stock` if none of it
+    is in stock."""
+    return await call(request, "orders", "send_for_confirmation", me.own_account(), order_id)
+
+
+@router.post("/orders/{order_id}/send-for-shipment", tags=["orders"], response_model=OrderOut,
+             responses=responses(*WRITE, 404))
+async def send_for_shipment(request: Request, order_id: str,
+                            me: Principal = Depends(principal)) -> Any:
+    """Lock a confirmed order (`sent_for_shipment`; edits are 409 `order_locked` from now on)
+    and create its shipment in `to_warehouse`.  409 `order_changed_reconfirm` for a `changed`
+    order, `order_not_editable` for one not confirmed yet."""
+    return await call(request, "orders", "send_for_shipment", me.own_account(), order_id)
+
+
+@router.post("/admin/orders/{order_id}/confirm", tags=["operator"], response_model=OrderOut,
+             responses=responses(*WRITE, 403, 404))
+async def confirm_order(request: Request, order_id: str, me: Principal = Depends(operator)) -> Any:
+    """A manager confirms a goods order awaiting confirmation (`confirmed_by: manager`)."""
+    return await call(request, "orders", "confirm_order", order_id)
+
+
 # -- invoices -------------------------------------------------------------------------------------
 
 

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     event_retry_limit: int = Field(5, ge=0, le=50, description="retries of a transient failure")
     event_retry_backoff: float = Field(1.0, gt=0, description="seconds before the first retry")
     reconcile_interval: float = Field(5.0, gt=0, description="seconds between reconciler passes")
+    orders_manager_confirmation: str = Field(
+        "never", pattern=r"^(never|always|above:\d+(\.\d{1,2})?)$",
+        description="when a manager confirms a goods order: never, always, or above:<total>")
     housekeeping_interval: float = Field(60.0, gt=0, description="seconds between purges of "
                                          "expired sign-in failures, revocations and mail tokens")
 

@@ -357,6 +357,7 @@ class PlaceOrder(Contract):
 
 
 class OrderLineOut(Contract):
+    id: str | None = None  # the line's number, as the goods routes address it
     line_no: int
     sku: str
     name: str
@@ -385,6 +386,7 @@ class OrderOut(Contract):
     paid_voucher: MoneyOut | None = None
     payment_method: str = "balance"
     card_payment_id: str | None = None
+    confirmed_by: str | None = None
     po_number: str | None
     payment_refusal: ErrorOut | None = None
     lines: list[OrderLineOut]

@@ -246,6 +246,30 @@ class OrderFormUnreadable(BusinessError):
 
 
 @shared
+class OrderLocked(BusinessError):
+    code = "order_locked"
+    default_message = "the order was sent for shipment: it cannot be changed any more"
+
+
+@shared
+class OrderChangedReconfirm(BusinessError):
+    code = "order_changed_reconfirm"
+    default_message = "the order was changed (stock or prices): send it for confirmation again"
+
+
+@shared
+class OrderNotEditable(BusinessError):
+    code = "order_not_editable"
+    default_message = "an order in this status cannot be changed this way"
+
+
+@shared
+class InsufficientStock(BusinessError):
+    code = "insufficient_stock"
+    default_message = "there is not enough stock for this"
+
+
+@shared
 class ProductNotFound(BusinessError):
     code = "product_not_found"
     default_message = "no such product in the catalogue"

@@ -14,11 +14,25 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from services.common.contracts import ProductIn
-from services.common.errors import Conflict, InvalidRequest, MixedCurrencies
+from services.common.errors import (
+    Conflict,
+    InvalidRequest,
+    MixedCurrencies,
+    OrderLocked,
+    OrderNotEditable,
+)
 from services.common.money import Money
 
 AWAITING_PAYMENT = "awaiting_payment"
 DRAFT = "draft"
+AWAITING_CONFIRMATION = "awaiting_confirmation"
+CONFIRMED = "confirmed"
+CHANGED = "changed"
+SENT_FOR_SHIPMENT = "sent_for_shipment"
+SHIPPED = "shipped"
+# a goods order can be edited until it is sent for shipment; an edit needs a new confirmation
+EDITABLE = (DRAFT, AWAITING_CONFIRMATION, CONFIRMED, CHANGED)
+LOCKED = (SENT_FOR_SHIPMENT, SHIPPED)
 GOODS = "goods"
 OUT_OF_STOCK = "out_of_stock"
 PARTLY_IN_STOCK = "partly_in_stock"
@@ -128,3 +142,21 @@ def split_lines(grosses: list[int], voucher_minor: int) -> list[tuple[int, int]]
     if left > 0:
         raise ValueError("the voucher part is more than the order's total")
     return parts
+
+
+def check_editable(status: str, goods: bool) -> None:
+    """A goods order's lines change only until it is sent for shipment."""
+    if goods and status in LOCKED:
+        raise OrderLocked(details={"status": status})
+    if not goods or status not in EDITABLE:
+        raise OrderNotEditable(f"an order that is {status} cannot be changed", {"status": status})
+
+
+def manager_confirms(rule: str, total: Money) -> bool:
+    """Whether a manager (not the system) confirms a goods order: ``never``, ``always``, or
+    ``above:<amount>`` (the order's total above it)."""
+    if rule == "always":
+        return True
+    if rule.startswith("above:"):
+        return total.amount > Decimal(rule.split(":", 1)[1])
+    return False

@@ -73,6 +73,8 @@ class Order(Base):
     paid_voucher_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     payment_method: Mapped[str] = mapped_column(String(20), default="balance")
     card_payment_id: Mapped[str | None] = mapped_column(String(36))  # payment_method card
+    confirmed_by: Mapped[str | None] = mapped_column(String(10))  # goods: system | manager
+    confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     po_number: Mapped[str | None] = mapped_column(String(64))
     # Why payment was refused ({code, message, details}), for an order cancelled that way.
     payment_refusal: Mapped[str | None] = mapped_column(Text)
@@ -112,6 +114,29 @@ class OrderLine(Base):
     rejection_reason: Mapped[str | None] = mapped_column(String(40))
 
     order: Mapped[Order] = relationship(back_populates="lines")
+
+
+class Shipment(Base):
+    """A locked goods order on its way: ``to_warehouse`` → ``assembled`` → ``shipped`` (a
+    realization).  Its number is gap-free per year."""
+
+    __tablename__ = "shipments"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), unique=True)
+    account_id: Mapped[str] = mapped_column(String(36), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    boxes: Mapped[str | None] = mapped_column(Text)  # JSON [{number, lines: [{sku, quantity}]}]
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    shipped_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class ShipmentCounter(Base):
+    __tablename__ = "shipment_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
 
 
 class CartItem(Base):

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from services.common.contracts import utcnow
 from services.common.errors import NotFound, ProductNotFound
 from services.orders.domain import AWAITING_PAYMENT
-from services.orders.models import CartItem, Order, OrderLine, Product
+from services.orders.models import CartItem, Order, OrderLine, Product, ShipmentCounter
 
 
 def products(session: Session, include_inactive: bool = False) -> list[Product]:
@@ -25,7 +25,7 @@ def products(session: Session, include_inactive: bool = False) -> list[Product]:
 def product(session: Session, sku: str, *, lock: bool = False, addressed: bool = False) -> Product:
     """A product by SKU: a missing one is ``product_not_found`` when an order names it, and
     ``not_found`` (404) when it is the resource addressed (``addressed``)."""
-    found = session.get(Product, sku, with_for_update=lock)
+    found = session.get(Product, sku, with_for_update=lock, populate_existing=lock)
     if found is None:
         if addressed:
             raise NotFound("no such product", {"sku": sku})
@@ -37,6 +37,13 @@ def products_named(session: Session, skus: set[str]) -> list[Product]:
     if not skus:
         return []
     return list(session.scalars(select(Product).where(Product.sku.in_(sorted(skus)))))
+
+
+def lock_products(session: Session, skus: set[str]) -> None:
+    """Lock these products' rows in SKU order, as every multi-product change does first, so
+    two orders changing the same products queue instead of deadlocking."""
+    for sku in sorted(skus):
+        session.get(Product, sku, with_for_update=True, populate_existing=True)
 
 
 def cart(session: Session, user_id: str) -> list[CartItem]:
@@ -81,6 +88,30 @@ def order(session: Session, account_id: str, order_id: str, *, lock: bool = Fals
     return found
 
 
+def any_order(session: Session, order_id: str, *, lock: bool = False) -> Order:
+    """An order of any account (operators)."""
+    query = select(Order).where(Order.id == order_id)
+    if lock:
+        query = query.with_for_update()
+    found = session.scalars(query).first()
+    if found is None:
+        raise NotFound("no such order", {"order_id": order_id})
+    return found
+
+
+def next_shipment_number(session: Session) -> str:
+    """``SHP-2026-000001``: the next of this year's numbers, gap-free (the counter row is
+    locked until the shipment commits)."""
+    year = utcnow().year
+    counter = session.get(ShipmentCounter, year, with_for_update=True)
+    if counter is None:
+        counter = ShipmentCounter(year=year, last=0)
+        session.add(counter)
+    counter.last += 1
+    session.flush()
+    return f"SHP-{year}-{counter.last:06d}"
+
+
 def order_by_request(session: Session, account_id: str, request_key: str) -> Order | None:
     return session.scalars(
         select(Order).where(Order.account_id == account_id, Order.request_key == request_key)
@@ -116,7 +147,7 @@ def awaiting_payment(session: Session, older_than: datetime, limit: int) -> list
 ORDER_COLUMNS = (
     Order.id, Order.account_id, Order.status, Order.currency, Order.net_minor, Order.vat_minor,
     Order.total_minor, Order.paid_cash_minor, Order.paid_voucher_minor, Order.payment_method,
-    Order.card_payment_id, Order.po_number, Order.payment_refusal,
+    Order.card_payment_id, Order.confirmed_by, Order.po_number, Order.payment_refusal,
     Order.created_at, Order.updated_at,
 )
 LINE_COLUMNS = (

@@ -41,9 +41,12 @@ from services.common.errors import (
     Conflict,
     CurrencyNotSupported,
     InsufficientFunds,
+    InsufficientStock,
     InvalidRequest,
     NotFound,
+    OrderChangedReconfirm,
     OrderFormUnreadable,
+    OrderNotEditable,
     ProductInactive,
     ProductSkuTaken,
     ServiceTimeout,
@@ -53,7 +56,7 @@ from services.common.messaging import Outbox, ServiceRpc, every, handles, rpc
 from services.common.money import Money
 from services.common.service import Pingable
 from services.orders import domain, order_forms, repository
-from services.orders.models import CartItem, Order, OrderLine, OutboxMessage, Product
+from services.orders.models import CartItem, Order, OrderLine, OutboxMessage, Product, Shipment
 
 log = logging.getLogger(__name__)
 
@@ -228,6 +231,139 @@ class OrdersService(Pingable):
         rows = self.db.read(repository.orders_page_rows(account_id, size + 1,
                                                         pages.decode_cursor(cursor)))
         return pages.page(order_view(rows), size, "created_at")
+
+    # -- goods: the draft, confirmation and shipment ---------------------------------------------
+
+    @rpc
+    def change_order_line(self, account_id: str, order_id: str, line_no: int,
+                          quantity: int) -> dict[str, Any]:
+        """Change a goods line's quantity: stock is checked again for it (what it held counts
+        as available to it), and the order needs a new confirmation."""
+        check_quantity(quantity)
+        with self.db.transaction() as session:
+            order = self._editable(session, account_id, order_id)
+            line = line_of(order, line_no)
+            regrant(session, line, quantity)
+            self._edited(order)
+            return order_out(order).wire()
+
+    @rpc
+    def remove_order_line(self, account_id: str, order_id: str, line_no: int) -> dict[str, Any]:
+        """Remove a goods line and return its stock (an order keeps at least one line)."""
+        with self.db.transaction() as session:
+            order = self._editable(session, account_id, order_id)
+            line = line_of(order, line_no)
+            if len(order.lines) == 1:
+                raise InvalidRequest("an order keeps at least one line", {"field": "line_id"})
+            regrant(session, line, 0)
+            order.lines.remove(line)
+            self._edited(order)
+            return order_out(order).wire()
+
+    @rpc
+    def add_cart_to_order(self, account_id: str, user_id: str, order_id: str) -> dict[str, Any]:
+        """Move the user's cart into this goods order (a product already there gets the cart's
+        quantity added), checked against stock; the cart is emptied."""
+        with self.db.transaction() as session:
+            order = self._editable(session, account_id, order_id)
+            items = repository.cart(session, user_id)
+            if not items:
+                raise InvalidRequest("the cart is empty", {"field": "cart"})
+            repository.lock_products(session, {i.sku for i in items} | {ln.sku for ln in order.lines})
+            for item in items:
+                product = repository.product(session, item.sku)
+                if product.kind != domain.GOODS:
+                    raise InvalidRequest("only goods can be added to a goods order",
+                                         {"sku": item.sku})
+                if not product.active:
+                    raise ProductInactive(details={"sku": item.sku})
+                line = next((ln for ln in order.lines if ln.sku == item.sku), None)
+                if line is None:
+                    line = OrderLine(
+                        line_no=max(ln.line_no for ln in order.lines) + 1, sku=product.sku,
+                        name=product.name, kind=product.kind, quantity=0, approved_quantity=0,
+                        unit_price_minor=product.unit_price_minor, vat_rate_bp=product.vat_rate_bp,
+                        net_minor=0, vat_minor=0, gross_minor=0, implementation="none")
+                    order.lines.append(line)
+                regrant(session, line, min(line.quantity + item.quantity, MAX_QUANTITY))
+            repository.clear_cart(session, user_id)
+            self._edited(order)
+            return order_out(order).wire()
+
+    @rpc
+    def send_for_confirmation(self, account_id: str, order_id: str) -> dict[str, Any]:
+        """Check stock again (lines short of what they ask get what is free now) and confirm:
+        by the system, or leave it ``awaiting_confirmation`` for a manager when the account or
+        the amount requires it (``ORDERS_MANAGER_CONFIRMATION``).  Accepts a ``changed``
+        order's changes."""
+        with self.db.transaction() as session:
+            order = self._editable(session, account_id, order_id)
+            if order.status in (domain.AWAITING_CONFIRMATION, domain.CONFIRMED):
+                return order_out(order).wire()
+            repository.lock_products(session, {line.sku for line in order.lines})
+            for line in order.lines:
+                if (line.approved_quantity or 0) < line.quantity:
+                    regrant(session, line, line.quantity)
+            reprice(order)
+            if not any(line.approved_quantity for line in order.lines):
+                raise InsufficientStock("none of the order's products is in stock",
+                                        {"order_id": order.id})
+            total = Money.from_minor(order.total_minor, order.currency)
+            if domain.manager_confirms(self.settings.orders_manager_confirmation, total):
+                order.status = domain.AWAITING_CONFIRMATION
+            else:
+                order.status, order.confirmed_by, order.confirmed_at = (
+                    domain.CONFIRMED, "system", utcnow())
+            order.updated_at = utcnow()
+            return order_out(order).wire()
+
+    @rpc
+    def confirm_order(self, order_id: str) -> dict[str, Any]:
+        """A manager confirms a goods order awaiting confirmation."""
+        with self.db.transaction() as session:
+            order = repository.any_order(session, order_id, lock=True)
+            if order.status == domain.CONFIRMED:
+                return order_out(order).wire()
+            if order.status != domain.AWAITING_CONFIRMATION:
+                raise OrderNotEditable(f"an order that is {order.status} is not awaiting "
+                                       "confirmation", {"status": order.status})
+            order.status, order.confirmed_by, order.confirmed_at = (
+                domain.CONFIRMED, "manager", utcnow())
+            order.updated_at = utcnow()
+            return order_out(order).wire()
+
+    @rpc
+    def send_for_shipment(self, account_id: str, order_id: str) -> dict[str, Any]:
+        """Lock a confirmed goods order and create its shipment (``to_warehouse``); a
+        ``changed`` order must be sent for confirmation first (``order_changed_reconfirm``)."""
+        with self.db.transaction() as session:
+            order = repository.order(session, account_id, order_id, lock=True)
+            if order.status == domain.SENT_FOR_SHIPMENT:
+                return order_out(order).wire()
+            if not order.is_goods:
+                raise OrderNotEditable("only goods orders are shipped", {"status": order.status})
+            if order.status == domain.CHANGED:
+                raise OrderChangedReconfirm(details={"order_id": order.id})
+            if order.status != domain.CONFIRMED:
+                raise OrderNotEditable("send the order for confirmation first",
+                                       {"status": order.status})
+            order.status, order.updated_at = domain.SENT_FOR_SHIPMENT, utcnow()
+            session.add(Shipment(id=str(uuid.uuid4()), number=repository.next_shipment_number(session),
+                                 order_id=order.id, account_id=order.account_id,
+                                 status="to_warehouse", created_at=utcnow()))
+            return order_out(order).wire()
+
+    def _editable(self, session: Session, account_id: str, order_id: str) -> Order:
+        order = repository.order(session, account_id, order_id, lock=True)
+        domain.check_editable(order.status, order.is_goods)
+        return order
+
+    @staticmethod
+    def _edited(order: Order) -> None:
+        """An edit makes the order a draft again, to be sent for confirmation."""
+        reprice(order)
+        order.status, order.confirmed_by, order.confirmed_at = domain.DRAFT, None, None
+        order.updated_at = utcnow()
 
     # -- learning how a charge ended -----------------------------------------------------------
 
@@ -414,6 +550,40 @@ def new_order(session: Session, account_id: str, request: PlaceOrder, request_ke
 MAX_QUANTITY = 10_000
 
 
+def line_of(order: Order, line_no: Any) -> OrderLine:
+    line = next((ln for ln in order.lines if str(ln.line_no) == str(line_no)), None)
+    if line is None:
+        raise NotFound("no such line in this order", {"line_id": line_no})
+    return line
+
+
+def regrant(session: Session, line: OrderLine, quantity: int) -> None:
+    """Give a goods line ``quantity`` asked, as much of it approved as stock allows now (what
+    the line held counts as free for it), under the product's row lock."""
+    product = repository.product(session, line.sku, lock=True)
+    held = line.approved_quantity or 0
+    free = max((product.on_hand or 0) - product.reserved + held, 0)
+    approved, reason = domain.approve(quantity, free)
+    product.reserved += approved - held
+    line.quantity, line.approved_quantity = quantity, approved
+    line.rejection_reason = reason if quantity else None
+
+
+def reprice(order: Order) -> None:
+    """The lines' amounts on their approved quantities, and the order's totals from them."""
+    priced = []
+    for line in order.lines:
+        counted = line.approved_quantity if line.kind == domain.GOODS else line.quantity
+        priced.append(domain.PricedLine(
+            line_no=line.line_no, sku=line.sku, name=line.name, quantity=counted or 0,
+            unit_price=Money.from_minor(line.unit_price_minor, order.currency),
+            vat_rate_bp=line.vat_rate_bp))
+        line.net_minor, line.vat_minor, line.gross_minor = (
+            priced[-1].net.minor, priced[-1].vat.minor, priced[-1].gross.minor)
+    sums = domain.totals(priced)
+    order.net_minor, order.vat_minor, order.total_minor = sums.net.minor, sums.vat.minor, sums.total.minor
+
+
 def check_quantity(quantity: Any) -> None:
     if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= MAX_QUANTITY:
         raise InvalidRequest(f"a quantity is a whole number from 1 to {MAX_QUANTITY}",
@@ -541,11 +711,13 @@ def order_view_of(order: Any, lines: Any, line_net: str = "net_minor") -> dict[s
         "paid_cash": money_wire(order.paid_cash_minor, currency),
         "paid_voucher": money_wire(order.paid_voucher_minor, currency),
         "payment_method": order.payment_method,
+        "confirmed_by": order.confirmed_by,
         "card_payment_id": order.card_payment_id,
         "po_number": order.po_number,
         "payment_refusal": json.loads(order.payment_refusal) if order.payment_refusal else None,
         "lines": [
             {
+                "id": str(line.line_no),
                 "line_no": line.line_no,
                 "sku": line.sku,
                 "name": line.name,

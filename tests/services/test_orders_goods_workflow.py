@@ -1,0 +1,134 @@
+"""The goods workflow through the orders service: a draft's lines change (stock checked again,
+freed when removed), the cart's goods join it, it is sent for confirmation (confirmed by the
+system, or left for a manager above a total), it is locked when sent for shipment (its shipment
+created with a gap-free number), and nothing edits it after that."""
+
+import uuid
+
+import pytest
+from service_fakes import Service
+
+from services.common.config import Settings
+from services.common.errors import (
+    InsufficientStock,
+    InvalidRequest,
+    NotFound,
+    OrderLocked,
+    OrderNotEditable,
+)
+from services.orders.models import Shipment
+from services.orders.service import OrdersService
+
+ACCOUNT = "acc-" + "5" * 32
+USER = "user-" + "5" * 31
+
+
+def good(orders, sku: str, on_hand: int, price: str = "100.00") -> None:
+    orders.create_product({"sku": sku, "name": sku, "kind": "goods", "vat_rate": "25",
+                           "price": {"amount": price, "currency": "EUR"}})
+    orders.set_stock(sku, on_hand)
+
+
+def place(orders, *lines) -> dict:
+    return orders.place_order(ACCOUNT, {"lines": [{"sku": s, "quantity": q} for s, q in lines]},
+                              uuid.uuid4().hex)
+
+
+def available(orders, sku: str) -> int:
+    return orders.get_product(sku)["stock"]["available"]
+
+
+def test_a_drafts_lines_change_with_stock_and_removal_frees_it(orders):
+    good(orders, "G-A", 10)
+    good(orders, "G-B", 3)
+    order = place(orders, ("G-A", 4), ("G-B", 2))
+
+    changed = orders.change_order_line(ACCOUNT, order["id"], 1, 12)
+    assert (changed["lines"][0]["quantity"], changed["lines"][0]["approved_quantity"],
+            changed["lines"][0]["rejection_reason"]) == (12, 10, "partly_in_stock")
+    assert available(orders, "G-A") == 0
+    smaller = orders.change_order_line(ACCOUNT, order["id"], "1", 6)
+    assert smaller["lines"][0]["approved_quantity"] == 6 and available(orders, "G-A") == 4
+    assert smaller["net"]["amount"] == "800.00"  # 6 + 2 approved at 100.00
+
+    after = orders.remove_order_line(ACCOUNT, order["id"], 2)
+    assert [line["sku"] for line in after["lines"]] == ["G-A"]
+    assert available(orders, "G-B") == 3
+    with pytest.raises(InvalidRequest):
+        orders.remove_order_line(ACCOUNT, order["id"], 1)  # the last line
+    with pytest.raises(NotFound):
+        orders.change_order_line(ACCOUNT, order["id"], 9, 1)
+    with pytest.raises(NotFound):
+        orders.change_order_line("another-account", order["id"], 1, 1)
+
+
+def test_the_carts_goods_join_a_draft_and_the_cart_is_emptied(orders):
+    good(orders, "G-A", 10)
+    good(orders, "G-C", 5)
+    order = place(orders, ("G-A", 2))
+    orders.add_to_cart(ACCOUNT, USER, "G-A", 3)
+    orders.add_to_cart(ACCOUNT, USER, "G-C", 1)
+
+    joined = orders.add_cart_to_order(ACCOUNT, USER, order["id"])
+
+    assert [(ln["sku"], ln["quantity"], ln["approved_quantity"]) for ln in joined["lines"]] == [
+        ("G-A", 5, 5), ("G-C", 1, 1)]
+    assert orders.get_cart(USER)["items"] == []
+    orders.add_to_cart(ACCOUNT, USER, "VM-S-1M", 1)
+    with pytest.raises(InvalidRequest):
+        orders.add_cart_to_order(ACCOUNT, USER, order["id"])
+
+
+def test_confirmed_by_the_system_then_locked_by_sending_for_shipment(orders, orders_db):
+    good(orders, "G-A", 10)
+    order = place(orders, ("G-A", 2))
+    with pytest.raises(OrderNotEditable):
+        orders.send_for_shipment(ACCOUNT, order["id"])  # not confirmed yet
+
+    confirmed = orders.send_for_confirmation(ACCOUNT, order["id"])
+    assert (confirmed["status"], confirmed["confirmed_by"]) == ("confirmed", "system")
+    edited = orders.change_order_line(ACCOUNT, order["id"], 1, 3)
+    assert (edited["status"], edited["confirmed_by"]) == ("draft", None)
+    orders.send_for_confirmation(ACCOUNT, order["id"])
+
+    locked = orders.send_for_shipment(ACCOUNT, order["id"])
+    again = orders.send_for_shipment(ACCOUNT, order["id"])
+
+    assert locked["status"] == again["status"] == "sent_for_shipment"
+    with pytest.raises(OrderLocked):
+        orders.change_order_line(ACCOUNT, order["id"], 1, 1)
+    with orders_db.session() as session:
+        (shipment,) = session.query(Shipment).filter_by(order_id=order["id"]).all()
+        assert (shipment.status, shipment.number[:9]) == ("to_warehouse", "SHP-2026-")
+
+
+def test_a_manager_confirms_what_is_above_the_configured_total(orders_db, billing, outbox):
+    settings = Settings(environment="test", orders_manager_confirmation="above:500")
+    orders = Service(OrdersService, orders_db, billing=billing, outbox=outbox, settings=settings)
+    good(orders, "G-A", 10)
+    small, big = place(orders, ("G-A", 1)), place(orders, ("G-A", 5))  # 125.00 and 625.00
+
+    assert orders.send_for_confirmation(ACCOUNT, small["id"])["status"] == "confirmed"
+    waiting = orders.send_for_confirmation(ACCOUNT, big["id"])
+    assert waiting["status"] == "awaiting_confirmation"
+    with pytest.raises(OrderNotEditable):
+        orders.send_for_shipment(ACCOUNT, big["id"])
+    confirmed = orders.confirm_order(big["id"])
+    assert (confirmed["status"], confirmed["confirmed_by"]) == ("confirmed", "manager")
+    with pytest.raises(OrderNotEditable):  # a draft is not awaiting a manager
+        orders.confirm_order(place(orders, ("G-A", 1))["id"])
+
+
+def test_an_order_with_nothing_in_stock_cannot_be_confirmed_and_services_are_not_edited(
+    orders, billing
+):
+    from service_fakes import charged
+
+    good(orders, "G-Z", 0)
+    empty = place(orders, ("G-Z", 2))
+    with pytest.raises(InsufficientStock):
+        orders.send_for_confirmation(ACCOUNT, empty["id"])
+    billing.always("charge_order", charged)
+    service = place(orders, ("VM-S-1M", 1))
+    with pytest.raises(OrderNotEditable):
+        orders.change_order_line(ACCOUNT, service["id"], 1, 2)
