@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from services.common.contracts import utcnow
 from services.common.errors import NotFound, ProductNotFound
-from services.orders.domain import AWAITING_PAYMENT
+from services.orders.domain import AWAITING_PAYMENT, EDITABLE
 from services.orders.models import CartItem, Order, OrderLine, Product, ShipmentCounter
 
 
@@ -44,6 +44,18 @@ def lock_products(session: Session, skus: set[str]) -> None:
     two orders changing the same products queue instead of deadlocking."""
     for sku in sorted(skus):
         session.get(Product, sku, with_for_update=True, populate_existing=True)
+
+
+def lock_orders_holding(session: Session, sku: str) -> list[Order]:
+    """The goods orders still being edited that hold a line of this product, locked in id
+    order (before the product's row, as edits lock their order before its products)."""
+    ids = sorted(session.scalars(
+        select(Order.id).join(OrderLine, OrderLine.order_id == Order.id)
+        .where(OrderLine.sku == sku, Order.status.in_(EDITABLE)).distinct()))
+    if not ids:
+        return []
+    return list(session.scalars(select(Order).where(Order.id.in_(ids)).order_by(Order.id)
+                                .with_for_update().execution_options(populate_existing=True)))
 
 
 def cart(session: Session, user_id: str) -> list[CartItem]:

@@ -103,11 +103,21 @@ class OrdersService(Pingable):
     @rpc
     def update_product(self, sku: str, data: dict[str, Any]) -> dict[str, Any]:
         """An operator rewrites a product.  Its SKU stays; it stops or starts being goods only
-        while none of it is reserved.  Orders already placed keep their own prices."""
+        while none of it is reserved.  Paid and locked orders keep their prices; a goods order
+        still being edited takes the new price, and a confirmed one becomes ``changed``."""
         wanted = parse(ProductIn, {**data, "sku": sku})
         domain.check_product(wanted)
         with self.db.transaction() as session:
+            holding = repository.lock_orders_holding(session, sku)
             product = repository.product(session, sku, lock=True, addressed=True)
+            price = wanted.price.money().minor
+            if price != product.unit_price_minor or wanted.vat_rate * 100 != product.vat_rate_bp:
+                for order in holding:
+                    for line in order.lines:
+                        if line.sku == sku:
+                            line.unit_price_minor = price
+                            line.vat_rate_bp = int(wanted.vat_rate * 100)
+                    system_changed(order)
             if (wanted.kind == domain.GOODS) != (product.kind == domain.GOODS):
                 if product.reserved:
                     raise InvalidRequest("orders hold this product's stock: it stays goods",
@@ -122,10 +132,12 @@ class OrdersService(Pingable):
         if not isinstance(on_hand, int) or isinstance(on_hand, bool) or not 0 <= on_hand <= 10**9:
             raise InvalidRequest("stock on hand is a whole number, 0 or more", {"field": "on_hand"})
         with self.db.transaction() as session:
+            holding = repository.lock_orders_holding(session, sku)
             product = repository.product(session, sku, lock=True, addressed=True)
             if product.kind != domain.GOODS:
                 raise InvalidRequest("only goods have stock", {"field": "sku"})
             product.on_hand, product.updated_at = on_hand, utcnow()
+            take_back(product, holding)
             return product_out(product).wire()
 
     # -- the cart -----------------------------------------------------------------------------------
@@ -548,6 +560,41 @@ def new_order(session: Session, account_id: str, request: PlaceOrder, request_ke
 
 
 MAX_QUANTITY = 10_000
+
+
+def take_back(product: Product, holding: list[Order]) -> None:
+    """Stock on hand fell below what orders being edited reserve: take the difference back,
+    first from drafts (nothing confirmed yet), newest first, then from the most recently
+    confirmed orders (they become ``changed``, with lower approved quantities, to be
+    confirmed again).  Locked orders keep theirs."""
+    excess = product.reserved - (product.on_hand or 0)
+    if excess <= 0:
+        return
+    newest_first = sorted(holding, key=lambda o: (o.confirmed_at is None,
+                                                  o.confirmed_at or o.created_at), reverse=True)
+    for order in newest_first:
+        for line in order.lines:
+            if excess <= 0:
+                break
+            if line.sku != product.sku or not line.approved_quantity:
+                continue
+            taken = min(excess, line.approved_quantity)
+            line.approved_quantity -= taken
+            line.rejection_reason = domain.PARTLY_IN_STOCK if line.approved_quantity else domain.OUT_OF_STOCK
+            product.reserved -= taken
+            excess -= taken
+            system_changed(order)
+        if excess <= 0:
+            break
+
+
+def system_changed(order: Order) -> None:
+    """The system altered a goods order (stock or a price): repriced; a confirmed one is
+    ``changed`` and must be sent for confirmation again."""
+    reprice(order)
+    if order.status in (domain.CONFIRMED, domain.AWAITING_CONFIRMATION):
+        order.status = domain.CHANGED
+    order.updated_at = utcnow()
 
 
 def line_of(order: Order, line_no: Any) -> OrderLine:

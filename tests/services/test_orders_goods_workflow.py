@@ -132,3 +132,47 @@ def test_an_order_with_nothing_in_stock_cannot_be_confirmed_and_services_are_not
     service = place(orders, ("VM-S-1M", 1))
     with pytest.raises(OrderNotEditable):
         orders.change_order_line(ACCOUNT, service["id"], 1, 2)
+
+
+def test_stock_falling_takes_from_drafts_then_changes_the_most_recently_confirmed_order(orders):
+    from services.common.errors import OrderChangedReconfirm
+
+    good(orders, "G-S", 10)
+    older, newer = place(orders, ("G-S", 4)), place(orders, ("G-S", 4))
+    orders.send_for_confirmation(ACCOUNT, older["id"])
+    orders.send_for_confirmation(ACCOUNT, newer["id"])
+    draft = place(orders, ("G-S", 2))
+
+    orders.set_stock("G-S", 5)  # 10 reserved, 5 on hand
+
+    shown = {o["id"]: o for o in (orders.get_order(ACCOUNT, i) for i in
+                                  (older["id"], newer["id"], draft["id"]))}
+    assert (shown[draft["id"]]["status"], shown[draft["id"]]["lines"][0]["approved_quantity"]) == (
+        "draft", 0)  # a draft gives its stock back first
+    assert (shown[newer["id"]]["status"], shown[newer["id"]]["lines"][0]["approved_quantity"]) == (
+        "changed", 1)
+    assert (shown[older["id"]]["status"], shown[older["id"]]["lines"][0]["approved_quantity"]) == (
+        "confirmed", 4)
+    assert available(orders, "G-S") == 0
+    with pytest.raises(OrderChangedReconfirm):
+        orders.send_for_shipment(ACCOUNT, newer["id"])
+    orders.set_stock("G-S", 9)
+    reconfirmed = orders.send_for_confirmation(ACCOUNT, newer["id"])
+    assert (reconfirmed["status"], reconfirmed["lines"][0]["approved_quantity"]) == ("confirmed", 4)
+    assert orders.send_for_shipment(ACCOUNT, newer["id"])["status"] == "sent_for_shipment"
+
+
+def test_a_new_price_changes_a_confirmed_order_but_not_a_locked_one(orders):
+    good(orders, "G-P", 10, price="100.00")
+    confirmed, locked = place(orders, ("G-P", 1)), place(orders, ("G-P", 1))
+    for order in (confirmed, locked):
+        orders.send_for_confirmation(ACCOUNT, order["id"])
+    orders.send_for_shipment(ACCOUNT, locked["id"])
+
+    orders.update_product("G-P", {"name": "G-P", "kind": "goods", "vat_rate": "25",
+                                  "price": {"amount": "120.00", "currency": "EUR"}})
+
+    changed = orders.get_order(ACCOUNT, confirmed["id"])
+    assert (changed["status"], changed["total"]["amount"]) == ("changed", "150.00")
+    kept = orders.get_order(ACCOUNT, locked["id"])
+    assert (kept["status"], kept["total"]["amount"]) == ("sent_for_shipment", "125.00")
