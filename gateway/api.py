@@ -851,6 +851,45 @@ async def confirm_order(request: Request, order_id: str, me: Principal = Depends
     return await call(request, "orders", "confirm_order", order_id)
 
 
+# -- shipments ------------------------------------------------------------------------------------
+
+SHIPMENT_STATUS = Query(None, pattern="^(to_warehouse|assembled|shipped)$")
+
+
+@router.get("/shipments", tags=["orders"], responses=responses(*SIGNED_IN, 422))
+async def my_shipments(request: Request, me: Principal = Depends(principal),
+                       order_id: str | None = Query(None, max_length=36),
+                       status: str | None = SHIPMENT_STATUS, limit: int | None = Limit,
+                       cursor: str | None = Cursor) -> Response:
+    """Your shipments newest first: `{id, number, order_id, status, boxes, lines, total,
+    shipped_at}`; a shipped one is a realization."""
+    return await relay(request, "orders", "list_shipments", me.own_account(), order_id, status,
+                       limit, cursor)
+
+
+@router.get("/shipments/{shipment_id}", tags=["orders"], responses=responses(*READ_ONE))
+async def my_shipment(request: Request, shipment_id: str, me: Principal = Depends(principal)) -> Any:
+    return await call(request, "orders", "get_shipment", me.own_account(), shipment_id)
+
+
+@router.get("/admin/shipments", tags=["operator"], responses=responses(*SIGNED_IN, 403, 422))
+async def all_shipments(request: Request, me: Principal = Depends(operator),
+                        order_id: str | None = Query(None, max_length=36),
+                        status: str | None = SHIPMENT_STATUS, limit: int | None = Limit,
+                        cursor: str | None = Cursor) -> Response:
+    return await relay(request, "orders", "list_shipments", None, order_id, status, limit, cursor)
+
+
+@router.post("/admin/shipments/{shipment_id}/status", tags=["operator"],
+             responses=responses(*WRITE, 403, 404))
+async def set_shipment_status(request: Request, shipment_id: str, body: schemas.ShipmentStatusIn,
+                              me: Principal = Depends(operator)) -> Any:
+    """Move a shipment on: `assembled` (with `boxes`, each number once, holding exactly the
+    shipment's lines; without, packed by each product's units per box), then `shipped`."""
+    boxes = [box.model_dump(mode="json") for box in body.boxes] if body.boxes else None
+    return await call(request, "orders", "set_shipment_status", shipment_id, body.status, boxes)
+
+
 # -- invoices -------------------------------------------------------------------------------------
 
 

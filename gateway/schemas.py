@@ -138,6 +138,22 @@ class StockIn(Body):
     on_hand: StrictInt = Field(ge=0, le=10**9)
 
 
+class BoxLineIn(Body):
+    sku: str = Field(min_length=1, max_length=64)
+    quantity: StrictQuantity
+
+
+class BoxIn(Body):
+    number: StrictInt = Field(ge=1, le=100_000)
+    lines: list[BoxLineIn] = Field(min_length=1, max_length=100)
+
+
+class ShipmentStatusIn(Body):
+    status: Literal["assembled", "shipped"]
+    boxes: list[BoxIn] | None = Field(None, max_length=1000, description="with assembled; "
+                                      "else packed by each product's units per box")
+
+
 class ApplicationIn(Body):
     order_ids: list[str] = Field(min_length=1, max_length=100)
 

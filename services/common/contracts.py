@@ -698,6 +698,52 @@ class OrderImplemented(Event):
     order: OrderOut
 
 
+class BoxLine(Contract):
+    sku: str = Field(min_length=1, max_length=64)
+    quantity: int = Field(gt=0, le=100_000)
+
+
+class Box(Contract):
+    number: int = Field(ge=1, le=100_000)
+    lines: list[BoxLine] = Field(min_length=1, max_length=100)
+
+
+class ShipmentLineOut(Contract):
+    sku: str
+    name: str
+    quantity: int
+    unit_price: MoneyOut
+    vat_rate: Percent
+    net: MoneyOut
+    vat: MoneyOut
+    gross: MoneyOut
+
+
+class ShipmentOut(Contract):
+    """A locked goods order on its way; once ``shipped`` it is a realization: its number,
+    date, lines, amounts and boxes are what invoices, packing lists and reports use."""
+
+    id: str
+    number: str
+    order_id: str
+    account_id: str
+    status: Literal["to_warehouse", "assembled", "shipped"]
+    boxes: list[Box]
+    lines: list[ShipmentLineOut]
+    net: MoneyOut
+    vat: MoneyOut
+    total: MoneyOut
+    po_number: str | None
+    created_at: datetime
+    shipped_at: datetime | None
+
+
+class ShipmentStatusChanged(Event):
+    source = "orders"
+    type = "shipment_status_changed"
+    shipment: ShipmentOut
+
+
 class InvoiceIssued(Event):
     source = "invoicing"
     type = "invoice_issued"

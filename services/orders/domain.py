@@ -33,6 +33,7 @@ SHIPPED = "shipped"
 # a goods order can be edited until it is sent for shipment; an edit needs a new confirmation
 EDITABLE = (DRAFT, AWAITING_CONFIRMATION, CONFIRMED, CHANGED)
 LOCKED = (SENT_FOR_SHIPMENT, SHIPPED)
+SHIPMENT_STEPS = ("to_warehouse", "assembled", "shipped")
 GOODS = "goods"
 OUT_OF_STOCK = "out_of_stock"
 PARTLY_IN_STOCK = "partly_in_stock"
@@ -160,3 +161,34 @@ def manager_confirms(rule: str, total: Money) -> bool:
     if rule.startswith("above:"):
         return total.amount > Decimal(rule.split(":", 1)[1])
     return False
+
+
+def pack(lines: list[tuple[str, int]], units_per_box: dict[str, int | None]) -> list[dict[str, object]]:
+    """Boxes for a shipment's lines when the operator gives none: each product in boxes of its
+    ``units_per_box`` (the last one holding the rest; no such size: one box for the line),
+    numbered from 1 in line order."""
+    boxes: list[dict[str, object]] = []
+    for sku, quantity in lines:
+        size = units_per_box.get(sku) or quantity
+        left = quantity
+        while left > 0:
+            boxes.append({"number": len(boxes) + 1, "lines": [{"sku": sku, "quantity": min(size, left)}]})
+            left -= size
+    return boxes
+
+
+def check_boxes(boxes: list[dict[str, object]], lines: list[tuple[str, int]]) -> None:
+    """Boxes an operator packed must hold exactly the shipment's lines, with unique numbers."""
+    numbers = [box["number"] for box in boxes]
+    if len(set(numbers)) != len(numbers):
+        raise InvalidRequest("box numbers are unique in a shipment", {"field": "boxes"})
+    packed: dict[str, int] = {}
+    for box in boxes:
+        for item in box["lines"]:  # type: ignore[attr-defined]
+            packed[item["sku"]] = packed.get(item["sku"], 0) + item["quantity"]
+    wanted: dict[str, int] = {}
+    for sku, quantity in lines:
+        wanted[sku] = wanted.get(sku, 0) + quantity
+    if packed != wanted:
+        raise InvalidRequest("the boxes must hold exactly the shipment's lines",
+                             {"field": "boxes", "shipment": wanted, "boxes": packed})

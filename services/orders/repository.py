@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from services.common.contracts import utcnow
 from services.common.errors import NotFound, ProductNotFound
 from services.orders.domain import AWAITING_PAYMENT, EDITABLE
-from services.orders.models import CartItem, Order, OrderLine, Product, ShipmentCounter
+from services.orders.models import CartItem, Order, OrderLine, Product, Shipment, ShipmentCounter
 
 
 def products(session: Session, include_inactive: bool = False) -> list[Product]:
@@ -109,6 +109,35 @@ def any_order(session: Session, order_id: str, *, lock: bool = False) -> Order:
     if found is None:
         raise NotFound("no such order", {"order_id": order_id})
     return found
+
+
+def shipment(session: Session, account_id: str | None, shipment_id: str, *,
+             lock: bool = False) -> Shipment:
+    """A shipment of this account (None: any); another account's is as missing as none."""
+    query = select(Shipment).where(Shipment.id == shipment_id)
+    if account_id is not None:
+        query = query.where(Shipment.account_id == account_id)
+    if lock:
+        query = query.with_for_update()
+    found = session.scalars(query).first()
+    if found is None:
+        raise NotFound("no such shipment", {"shipment_id": shipment_id})
+    return found
+
+
+def shipments(session: Session, account_id: str | None, order_id: str | None, status: str | None,
+              limit: int, after: tuple[datetime, str] | None) -> list[Shipment]:
+    query = select(Shipment)
+    if account_id is not None:
+        query = query.where(Shipment.account_id == account_id)
+    if order_id is not None:
+        query = query.where(Shipment.order_id == order_id)
+    if status is not None:
+        query = query.where(Shipment.status == status)
+    if after is not None:
+        query = query.where(tuple_(Shipment.created_at, Shipment.id) < tuple_(*map(literal, after)))
+    return list(session.scalars(query.order_by(Shipment.created_at.desc(), Shipment.id.desc())
+                                .limit(limit)))
 
 
 def next_shipment_number(session: Session) -> str:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from services.common import pages
 from services.common.config import Settings
 from services.common.contracts import (
+    Box,
     ChargeOrder,
     ErrorOut,
     MoneyOut,
@@ -28,6 +29,9 @@ from services.common.contracts import (
     PlaceOrder,
     ProductIn,
     ProductOut,
+    ShipmentLineOut,
+    ShipmentOut,
+    ShipmentStatusChanged,
     StockOut,
     money_wire,
     parse,
@@ -360,10 +364,70 @@ class OrdersService(Pingable):
                 raise OrderNotEditable("send the order for confirmation first",
                                        {"status": order.status})
             order.status, order.updated_at = domain.SENT_FOR_SHIPMENT, utcnow()
-            session.add(Shipment(id=str(uuid.uuid4()), number=repository.next_shipment_number(session),
-                                 order_id=order.id, account_id=order.account_id,
-                                 status="to_warehouse", created_at=utcnow()))
+            shipment = Shipment(id=str(uuid.uuid4()), number=repository.next_shipment_number(session),
+                                order_id=order.id, account_id=order.account_id,
+                                status="to_warehouse", created_at=utcnow())
+            session.add(shipment)
+            session.flush()
+            self.outbox.add(session, ShipmentStatusChanged(shipment=shipment_out(session, shipment)))
             return order_out(order).wire()
+
+    # -- shipments ----------------------------------------------------------------------------------
+
+    @rpc
+    def list_shipments(self, account_id: str | None, order_id: str | None = None,
+                       status: str | None = None, limit: int | None = None,
+                       cursor: str | None = None) -> dict[str, Any]:
+        """Shipments newest first (``account_id`` None: every account's, for operators)."""
+        size = pages.check_limit(limit)
+        rows = repository.shipments(self.db.session, account_id, order_id, status, size + 1,
+                                    pages.decode_cursor(cursor))
+        items = [shipment_out(self.db.session, row).wire() for row in rows]
+        return pages.page(items, size, "created_at")
+
+    @rpc
+    def get_shipment(self, account_id: str | None, shipment_id: str) -> dict[str, Any]:
+        return shipment_out(self.db.session,
+                            repository.shipment(self.db.session, account_id, shipment_id)).wire()
+
+    @rpc
+    def set_shipment_status(self, shipment_id: str, status: str,
+                            boxes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """An operator moves a shipment one step on: ``to_warehouse`` → ``assembled`` (packed
+        into the boxes given, else by each product's units per box) → ``shipped`` (its order is
+        shipped: a realization).  The same step again answers the same; each step is announced
+        (``shipment_status_changed``)."""
+        if status not in domain.SHIPMENT_STEPS[1:]:
+            raise InvalidRequest("a shipment moves to assembled, then shipped", {"field": "status"})
+        with self.db.transaction() as session:
+            shipment = repository.shipment(session, None, shipment_id, lock=True)
+            if shipment.status == status:
+                return shipment_out(session, shipment).wire()
+            step = domain.SHIPMENT_STEPS.index(status)
+            if domain.SHIPMENT_STEPS.index(shipment.status) != step - 1:
+                raise OrderNotEditable(f"a shipment that is {shipment.status} cannot be {status}",
+                                       {"status": shipment.status})
+            order = repository.any_order(session, shipment.order_id, lock=True)
+            lines = shipped_lines(order)
+            if status == "assembled":
+                if boxes:
+                    packed = [parse(Box, box).wire() for box in boxes]
+                    domain.check_boxes(packed, lines)
+                else:
+                    sizes = {p.sku: p.units_per_box for p in
+                             repository.products_named(session, {sku for sku, _ in lines})}
+                    packed = domain.pack(lines, sizes)
+                shipment.boxes = json.dumps(packed)
+            elif boxes:
+                raise InvalidRequest("boxes are given when the shipment is assembled",
+                                     {"field": "boxes"})
+            else:
+                shipment.shipped_at = utcnow()
+                order.status, order.updated_at = domain.SHIPPED, utcnow()
+            shipment.status = status
+            out = shipment_out(session, shipment)
+            self.outbox.add(session, ShipmentStatusChanged(shipment=out))
+            return out.wire()
 
     def _editable(self, session: Session, account_id: str, order_id: str) -> Order:
         order = repository.order(session, account_id, order_id, lock=True)
@@ -595,6 +659,30 @@ def system_changed(order: Order) -> None:
     if order.status in (domain.CONFIRMED, domain.AWAITING_CONFIRMATION):
         order.status = domain.CHANGED
     order.updated_at = utcnow()
+
+
+def shipped_lines(order: Order) -> list[tuple[str, int]]:
+    """What a goods order's shipment carries: each line's approved quantity."""
+    return [(line.sku, line.approved_quantity) for line in order.lines if line.approved_quantity]
+
+
+def shipment_out(session: Session, shipment: Shipment) -> ShipmentOut:
+    order = repository.any_order(session, shipment.order_id)
+    currency = order.currency
+    lines = [line for line in order.lines if line.approved_quantity]
+    return ShipmentOut(
+        id=shipment.id, number=shipment.number, order_id=order.id, account_id=order.account_id,
+        status=shipment.status,  # type: ignore[arg-type]
+        boxes=[Box.model_validate(box) for box in loaded(shipment.boxes, [])],
+        lines=[ShipmentLineOut(
+            sku=line.sku, name=line.name, quantity=line.approved_quantity or 0,
+            unit_price=MoneyOut.minor(line.unit_price_minor, currency),
+            vat_rate=percent(line.vat_rate_bp), net=MoneyOut.minor(line.net_minor, currency),
+            vat=MoneyOut.minor(line.vat_minor, currency),
+            gross=MoneyOut.minor(line.gross_minor, currency)) for line in lines],
+        net=MoneyOut.minor(order.net_minor, currency), vat=MoneyOut.minor(order.vat_minor, currency),
+        total=MoneyOut.minor(order.total_minor, currency), po_number=order.po_number,
+        created_at=shipment.created_at, shipped_at=shipment.shipped_at)
 
 
 def line_of(order: Order, line_no: Any) -> OrderLine:

@@ -33,3 +33,15 @@ def test_a_goods_order_from_draft_to_shipment(operator, customer):
     late_cart = customer.http.delete(f"/orders/{order_id}/lines/{line_id}", headers=customer.headers())
     assert (late_cart.status_code, late_cart.json()["error"]["code"]) == (409, "order_locked")
     assert customer.post(f"/admin/orders/{order_id}/confirm").status_code == 403
+
+    (shipment,) = customer.items(f"/shipments?order_id={order_id}")
+    assert (shipment["status"], shipment["number"][:4]) == ("to_warehouse", "SHP-")
+    assembled = operator.post(f"/admin/shipments/{shipment['id']}/status", {"status": "assembled"})
+    assert assembled.status_code == 200, assembled.text
+    assert [b["lines"][0]["quantity"] for b in assembled.json()["boxes"]] == [5, 2]  # 5 a box
+    bad = operator.post(f"/admin/shipments/{shipment['id']}/status", {"status": "lost"})
+    assert (bad.status_code, bad.json()["error"]["code"]) == (422, "validation_error")
+    shipped = operator.post(f"/admin/shipments/{shipment['id']}/status", {"status": "shipped"})
+    assert shipped.json()["status"] == "shipped"
+    assert customer.get(f"/orders/{order_id}").json()["status"] == "shipped"
+    assert customer.get(f"/shipments/{shipment['id']}").json()["total"]["amount"] == "350.00"

@@ -176,3 +176,50 @@ def test_a_new_price_changes_a_confirmed_order_but_not_a_locked_one(orders):
     assert (changed["status"], changed["total"]["amount"]) == ("changed", "150.00")
     kept = orders.get_order(ACCOUNT, locked["id"])
     assert (kept["status"], kept["total"]["amount"]) == ("sent_for_shipment", "125.00")
+
+
+def shipped_order(orders, *lines) -> tuple[dict, dict]:
+    order = place(orders, *lines)
+    orders.send_for_confirmation(ACCOUNT, order["id"])
+    orders.send_for_shipment(ACCOUNT, order["id"])
+    (shipment,) = orders.list_shipments(ACCOUNT, order["id"])["items"]
+    return order, shipment
+
+
+def test_a_shipment_is_packed_by_units_per_box_then_shipped_as_a_realization(orders, outbox):
+    orders.create_product({"sku": "G-BOX", "name": "Boxed", "kind": "goods", "vat_rate": "25",
+                           "price": {"amount": "10.00", "currency": "EUR"}, "units_per_box": 4})
+    orders.set_stock("G-BOX", 20)
+    good(orders, "G-ONE", 5)
+    order, shipment = shipped_order(orders, ("G-BOX", 10), ("G-ONE", 2))
+    assert shipment["status"] == "to_warehouse"
+
+    assembled = orders.set_shipment_status(shipment["id"], "assembled")
+    assert [(b["number"], b["lines"][0]["sku"], b["lines"][0]["quantity"]) for b in assembled["boxes"]] == [
+        (1, "G-BOX", 4), (2, "G-BOX", 4), (3, "G-BOX", 2), (4, "G-ONE", 2)]
+    shipped = orders.set_shipment_status(shipment["id"], "shipped")
+    again = orders.set_shipment_status(shipment["id"], "shipped")
+
+    assert again == shipped and shipped["shipped_at"] is not None
+    assert (shipped["total"]["amount"], [ln["quantity"] for ln in shipped["lines"]]) == ("375.00", [10, 2])
+    assert orders.get_order(ACCOUNT, order["id"])["status"] == "shipped"
+    steps = [e.shipment.status for e in outbox.of_type("shipment_status_changed")]
+    assert steps == ["to_warehouse", "assembled", "shipped"]
+    with pytest.raises(NotFound):
+        orders.get_shipment("another-account", shipment["id"])
+
+
+def test_boxes_an_operator_packs_must_hold_exactly_the_shipment(orders):
+    good(orders, "G-A", 10)
+    _, shipment = shipped_order(orders, ("G-A", 3))
+    with pytest.raises(OrderNotEditable):
+        orders.set_shipment_status(shipment["id"], "shipped")  # not assembled yet
+    for boxes in ([{"number": 1, "lines": [{"sku": "G-A", "quantity": 2}]}],
+                  [{"number": 1, "lines": [{"sku": "G-A", "quantity": 1}]},
+                   {"number": 1, "lines": [{"sku": "G-A", "quantity": 2}]}]):
+        with pytest.raises(InvalidRequest):
+            orders.set_shipment_status(shipment["id"], "assembled", boxes)
+    packed = orders.set_shipment_status(shipment["id"], "assembled", [
+        {"number": 7, "lines": [{"sku": "G-A", "quantity": 1}]},
+        {"number": 8, "lines": [{"sku": "G-A", "quantity": 2}]}])
+    assert [b["number"] for b in packed["boxes"]] == [7, 8]
