@@ -844,6 +844,23 @@ async def send_for_shipment(request: Request, order_id: str,
     return await call(request, "orders", "send_for_shipment", me.own_account(), order_id)
 
 
+@router.post("/orders/merge", status_code=201, tags=["orders"], response_model=OrderOut,
+             responses=responses(*WRITE, 404))
+async def merge_orders(request: Request, body: schemas.MergeIn, me: Principal = Depends(principal),
+                       key: str | None = IdempotencyKey) -> JSONResponse:
+    """Merge goods orders not yet sent for shipment into a new draft (the same product's lines
+    summed; send it for confirmation).  The originals become `marked_for_deletion` and are
+    `deleted` after `ORDERS_MERGED_DELETE_AFTER_SECONDS` plus up to as much again.  409
+    `order_not_mergeable`; 404 for an order that is not yours."""
+    data = body.model_dump(mode="json")
+
+    async def handler() -> tuple[int, Any]:
+        return 201, await call(request, "orders", "merge_orders", me.own_account(),
+                               data["order_ids"], request_key(me, key))
+
+    return await once(request, me.user_id, key, data, handler)
+
+
 @router.post("/admin/orders/{order_id}/confirm", tags=["operator"], response_model=OrderOut,
              responses=responses(*WRITE, 403, 404))
 async def confirm_order(request: Request, order_id: str, me: Principal = Depends(operator)) -> Any:

@@ -154,6 +154,10 @@ class ShipmentStatusIn(Body):
                                       "else packed by each product's units per box")
 
 
+class MergeIn(Body):
+    order_ids: list[str] = Field(min_length=2, max_length=50)
+
+
 class ApplicationIn(Body):
     order_ids: list[str] = Field(min_length=1, max_length=100)
 

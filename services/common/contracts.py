@@ -387,6 +387,8 @@ class OrderOut(Contract):
     payment_method: str = "balance"
     card_payment_id: str | None = None
     confirmed_by: str | None = None
+    delete_at: datetime | None = None
+    merged_into: str | None = None
     po_number: str | None
     payment_refusal: ErrorOut | None = None
     lines: list[OrderLineOut]

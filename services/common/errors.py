@@ -264,6 +264,12 @@ class OrderNotEditable(BusinessError):
 
 
 @shared
+class OrderNotMergeable(BusinessError):
+    code = "order_not_mergeable"
+    default_message = "only your goods orders not yet sent for shipment can be merged"
+
+
+@shared
 class InsufficientStock(BusinessError):
     code = "insufficient_stock"
     default_message = "there is not enough stock for this"

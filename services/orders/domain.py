@@ -30,6 +30,8 @@ CONFIRMED = "confirmed"
 CHANGED = "changed"
 SENT_FOR_SHIPMENT = "sent_for_shipment"
 SHIPPED = "shipped"
+MARKED_FOR_DELETION = "marked_for_deletion"
+DELETED = "deleted"
 # a goods order can be edited until it is sent for shipment; an edit needs a new confirmation
 EDITABLE = (DRAFT, AWAITING_CONFIRMATION, CONFIRMED, CHANGED)
 LOCKED = (SENT_FOR_SHIPMENT, SHIPPED)

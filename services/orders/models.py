@@ -75,6 +75,9 @@ class Order(Base):
     card_payment_id: Mapped[str | None] = mapped_column(String(36))  # payment_method card
     confirmed_by: Mapped[str | None] = mapped_column(String(10))  # goods: system | manager
     confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # marked_for_deletion: when it is deleted; merged_into: the order made of it
+    delete_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    merged_into: Mapped[str | None] = mapped_column(String(36))
     po_number: Mapped[str | None] = mapped_column(String(64))
     # Why payment was refused ({code, message, details}), for an order cancelled that way.
     payment_refusal: Mapped[str | None] = mapped_column(Text)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from services.common.contracts import utcnow
 from services.common.errors import NotFound, ProductNotFound
-from services.orders.domain import AWAITING_PAYMENT, EDITABLE
+from services.orders.domain import AWAITING_PAYMENT, CONFIRMED, EDITABLE, MARKED_FOR_DELETION
 from services.orders.models import CartItem, Order, OrderLine, Product, Shipment, ShipmentCounter
 
 
@@ -140,6 +140,19 @@ def shipments(session: Session, account_id: str | None, order_id: str | None, st
                                 .limit(limit)))
 
 
+def due_for_deletion(session: Session, now: datetime, limit: int) -> list[Order]:
+    return list(session.scalars(
+        select(Order).where(Order.status == MARKED_FOR_DELETION, Order.delete_at <= now)
+        .order_by(Order.delete_at).limit(limit).with_for_update(skip_locked=True)))
+
+
+def past_retention(session: Session, confirmed_before: datetime, limit: int) -> list[Order]:
+    return list(session.scalars(
+        select(Order).where(Order.status == CONFIRMED, Order.confirmed_by == "manager",
+                            Order.confirmed_at <= confirmed_before)
+        .order_by(Order.confirmed_at).limit(limit).with_for_update(skip_locked=True)))
+
+
 def next_shipment_number(session: Session) -> str:
     """``SHP-2026-000001``: the next of this year's numbers, gap-free (the counter row is
     locked until the shipment commits)."""
@@ -188,7 +201,8 @@ def awaiting_payment(session: Session, older_than: datetime, limit: int) -> list
 ORDER_COLUMNS = (
     Order.id, Order.account_id, Order.status, Order.currency, Order.net_minor, Order.vat_minor,
     Order.total_minor, Order.paid_cash_minor, Order.paid_voucher_minor, Order.payment_method,
-    Order.card_payment_id, Order.confirmed_by, Order.po_number, Order.payment_refusal,
+    Order.card_payment_id, Order.confirmed_by, Order.delete_at, Order.merged_into,
+    Order.po_number, Order.payment_refusal,
     Order.created_at, Order.updated_at,
 )
 LINE_COLUMNS = (

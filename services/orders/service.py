@@ -6,8 +6,9 @@ import base64
 import binascii
 import json
 import logging
+import random
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -51,6 +52,7 @@ from services.common.errors import (
     OrderChangedReconfirm,
     OrderFormUnreadable,
     OrderNotEditable,
+    OrderNotMergeable,
     ProductInactive,
     ProductSkuTaken,
     ServiceTimeout,
@@ -65,6 +67,7 @@ from services.orders.models import CartItem, Order, OrderLine, OutboxMessage, Pr
 log = logging.getLogger(__name__)
 
 RECONCILE_BATCH = 50
+TIMER_BATCH = 100
 
 
 class OrdersService(Pingable):
@@ -372,6 +375,74 @@ class OrdersService(Pingable):
             self.outbox.add(session, ShipmentStatusChanged(shipment=shipment_out(session, shipment)))
             return order_out(order).wire()
 
+    @rpc
+    def merge_orders(self, account_id: str, order_ids: list[str], request_key: str) -> dict[str, Any]:
+        """Merge goods orders not yet sent for shipment into a new draft: the same product's
+        lines are summed, and what the originals reserved moves to it; the originals are
+        ``marked_for_deletion`` and deleted after ``ORDERS_MERGED_DELETE_AFTER_SECONDS`` (plus
+        up to as much again).  A repeated ``request_key`` answers the order it made."""
+        ids = list(dict.fromkeys(order_ids))
+        if len(ids) < 2:
+            raise OrderNotMergeable("merge at least two orders", {"order_ids": ids})
+        try:
+            with self.db.transaction() as session:
+                made = repository.order_by_request(session, account_id, request_key)
+                if made is not None:
+                    return order_out(made).wire()
+                originals = {i: repository.order(session, account_id, i, lock=True) for i in sorted(ids)}
+                for order in originals.values():
+                    if not order.is_goods or order.status not in domain.EDITABLE:
+                        raise OrderNotMergeable(details={"order_id": order.id, "status": order.status})
+                merged = merged_order(account_id, request_key, [originals[i] for i in ids])
+                session.add(merged)
+                delay = self.settings.orders_merged_delete_after_seconds
+                for order in originals.values():
+                    for line in order.lines:
+                        line.approved_quantity = 0  # its stock now belongs to the merged order
+                    order.status, order.merged_into = domain.MARKED_FOR_DELETION, merged.id
+                    order.delete_at = utcnow() + timedelta(seconds=delay * (1 + random.random()))
+                    order.updated_at = utcnow()
+                session.flush()
+                return order_out(merged).wire()
+        except IntegrityError:  # the same merge twice at once: the winner's order
+            found = repository.order_by_request(self.db.session, account_id, request_key)
+            if found is None:
+                raise
+            return order_out(found).wire()
+
+    # -- timers: merged orders' deletion, retention ---------------------------------------------------
+
+    @every("orders_timer_interval")
+    def run_timers(self) -> None:
+        self._timers(utcnow())
+
+    @rpc
+    def run_timers_at(self, now: str) -> dict[str, int]:
+        """Tests and demos move time: run the timers as if it were ``now`` (refused in
+        production)."""
+        if self.settings.environment == "production":
+            raise InvalidRequest("time is not moved in production", {"field": "now"})
+        return self._timers(datetime.fromisoformat(now))
+
+    def _timers(self, now: datetime) -> dict[str, int]:
+        """Delete merged originals that are due, and manager-confirmed goods orders not sent
+        for shipment within ``ORDERS_CONFIRMED_RETENTION_SECONDS`` (their stock returned).
+        Rows are taken with ``SKIP LOCKED``, so replicas running this at once share the work
+        and never delete (or return stock) twice."""
+        with self.db.transaction() as session:
+            merged = repository.due_for_deletion(session, now, TIMER_BATCH)
+            for order in merged:
+                order.status, order.updated_at = domain.DELETED, now
+        retention = timedelta(seconds=self.settings.orders_confirmed_retention_seconds)
+        with self.db.transaction() as session:
+            expired = repository.past_retention(session, now - retention, TIMER_BATCH)
+            repository.lock_products(session, {ln.sku for o in expired for ln in o.lines})
+            for order in expired:
+                for line in order.lines:
+                    regrant(session, line, 0)
+                order.status, order.updated_at = domain.DELETED, now
+        return {"merged_deleted": len(merged), "retention_deleted": len(expired)}
+
     # -- shipments ----------------------------------------------------------------------------------
 
     @rpc
@@ -661,6 +732,38 @@ def system_changed(order: Order) -> None:
     order.updated_at = utcnow()
 
 
+def merged_order(account_id: str, request_key: str, originals: list[Order]) -> Order:
+    """One draft of the originals' lines, the same product's summed (quantities asked and
+    approved), in the order they first appear; the first PO number given is kept."""
+    currencies = {order.currency for order in originals}
+    if len(currencies) != 1:
+        raise OrderNotMergeable("orders in different currencies are not merged",
+                                {"currencies": sorted(currencies)})
+    lines: dict[str, OrderLine] = {}
+    for order in originals:
+        for line in order.lines:
+            into = lines.get(line.sku)
+            if into is None:
+                lines[line.sku] = OrderLine(
+                    line_no=len(lines) + 1, sku=line.sku, name=line.name, kind=line.kind,
+                    quantity=line.quantity, approved_quantity=line.approved_quantity or 0,
+                    unit_price_minor=line.unit_price_minor, vat_rate_bp=line.vat_rate_bp,
+                    net_minor=0, vat_minor=0, gross_minor=0, implementation="none")
+            else:
+                into.quantity = min(into.quantity + line.quantity, MAX_QUANTITY)
+                into.approved_quantity = (into.approved_quantity or 0) + (line.approved_quantity or 0)
+    for line in lines.values():
+        _, line.rejection_reason = domain.approve(line.quantity, line.approved_quantity or 0)
+    now = utcnow()
+    merged = Order(id=str(uuid.uuid4()), account_id=account_id, request_key=request_key,
+                   status=domain.DRAFT, currency=originals[0].currency, net_minor=0, vat_minor=0,
+                   total_minor=0, paid_cash_minor=0, paid_voucher_minor=0, payment_method="balance",
+                   po_number=next((o.po_number for o in originals if o.po_number), None),
+                   created_at=now, updated_at=now, lines=list(lines.values()))
+    reprice(merged)
+    return merged
+
+
 def shipped_lines(order: Order) -> list[tuple[str, int]]:
     """What a goods order's shipment carries: each line's approved quantity."""
     return [(line.sku, line.approved_quantity) for line in order.lines if line.approved_quantity]
@@ -847,6 +950,8 @@ def order_view_of(order: Any, lines: Any, line_net: str = "net_minor") -> dict[s
         "paid_voucher": money_wire(order.paid_voucher_minor, currency),
         "payment_method": order.payment_method,
         "confirmed_by": order.confirmed_by,
+        "delete_at": wire_time(order.delete_at) if order.delete_at else None,
+        "merged_into": order.merged_into,
         "card_payment_id": order.card_payment_id,
         "po_number": order.po_number,
         "payment_refusal": json.loads(order.payment_refusal) if order.payment_refusal else None,

@@ -25,3 +25,32 @@ def test_concurrent_orders_for_the_last_units_never_oversell(run_services, rpc, 
 
     assert sum(approved) == 7
     assert rpc.orders.get_product(sku)["stock"] == {"on_hand": 7, "available": 0}
+
+
+def test_timers_on_two_replicas_return_an_expired_orders_stock_once(run_services, rpc, rpc_factory,
+                                                                     monkeypatch):
+    from datetime import timedelta
+
+    from services.common.contracts import utcnow
+
+    monkeypatch.setenv("ORDERS_MANAGER_CONFIRMATION", "always")
+    monkeypatch.setenv("ORDERS_TIMER_INTERVAL", "3600")  # only the calls below run them
+    run_services(OrdersService, OrdersService)
+    sku = f"RET-{uuid.uuid4().hex[:8].upper()}"
+    rpc.orders.create_product({"sku": sku, "name": "Retained", "kind": "goods",
+                               "price": {"amount": "10.00", "currency": "EUR"}, "vat_rate": "25"})
+    rpc.orders.set_stock(sku, 100)
+    account = str(uuid.uuid4())
+    for _ in range(20):
+        order = rpc.orders.place_order(account, {"lines": [{"sku": sku, "quantity": 5}]},
+                                       uuid.uuid4().hex)
+        rpc.orders.send_for_confirmation(account, order["id"])
+        rpc.orders.confirm_order(order["id"])
+    assert rpc.orders.get_product(sku)["stock"]["available"] == 0
+    later = (utcnow() + timedelta(days=11)).isoformat()
+
+    runs = list(eventlet.GreenPool(8).imap(
+        lambda _: rpc_factory().orders.run_timers_at(later)["retention_deleted"], range(8)))
+
+    assert sum(runs) >= 20  # other tests' orders may be among them; ours once each
+    assert rpc.orders.get_product(sku)["stock"] == {"on_hand": 100, "available": 100}

@@ -223,3 +223,61 @@ def test_boxes_an_operator_packs_must_hold_exactly_the_shipment(orders):
         {"number": 7, "lines": [{"sku": "G-A", "quantity": 1}]},
         {"number": 8, "lines": [{"sku": "G-A", "quantity": 2}]}])
     assert [b["number"] for b in packed["boxes"]] == [7, 8]
+
+
+def test_merged_orders_become_one_draft_and_are_deleted_after_the_delay(orders):
+    from datetime import timedelta
+
+    from services.common.contracts import utcnow
+    from services.common.errors import OrderNotMergeable
+
+    good(orders, "G-M", 10)
+    good(orders, "G-N", 10)
+    first = orders.place_order(ACCOUNT, {"lines": [{"sku": "G-M", "quantity": 2}],
+                                         "po_number": "PO-1"}, uuid.uuid4().hex)
+    second = place(orders, ("G-N", 1), ("G-M", 3))
+    key = uuid.uuid4().hex
+
+    merged = orders.merge_orders(ACCOUNT, [first["id"], second["id"]], key)
+    again = orders.merge_orders(ACCOUNT, [first["id"], second["id"]], key)
+
+    assert again["id"] == merged["id"]
+    assert [(ln["sku"], ln["quantity"], ln["approved_quantity"]) for ln in merged["lines"]] == [
+        ("G-M", 5, 5), ("G-N", 1, 1)]
+    assert (merged["status"], merged["po_number"]) == ("draft", "PO-1")
+    assert available(orders, "G-M") == 5  # the stock moved, nothing reserved twice
+    old = orders.get_order(ACCOUNT, first["id"])
+    assert (old["status"], old["merged_into"]) == ("marked_for_deletion", merged["id"])
+    with pytest.raises(OrderNotMergeable):
+        orders.merge_orders(ACCOUNT, [first["id"], merged["id"]], uuid.uuid4().hex)
+
+    soon = utcnow() + timedelta(seconds=299)
+    assert orders.run_timers_at(soon.isoformat())["merged_deleted"] == 0
+    later = utcnow() + timedelta(seconds=601)
+    assert orders.run_timers_at(later.isoformat())["merged_deleted"] == 2
+    assert orders.get_order(ACCOUNT, second["id"])["status"] == "deleted"
+    assert orders.get_order(ACCOUNT, merged["id"])["status"] == "draft"
+
+
+def test_a_manager_confirmed_order_not_shipped_within_retention_is_deleted_and_its_stock_returned(
+    orders_db, billing, outbox
+):
+    from datetime import timedelta
+
+    from services.common.contracts import utcnow
+
+    settings = Settings(environment="test", orders_manager_confirmation="always")
+    orders = Service(OrdersService, orders_db, billing=billing, outbox=outbox, settings=settings)
+    good(orders, "G-R", 10)
+    kept, forgotten = place(orders, ("G-R", 2)), place(orders, ("G-R", 3))
+    for order in (kept, forgotten):
+        orders.send_for_confirmation(ACCOUNT, order["id"])
+        orders.confirm_order(order["id"])
+    orders.send_for_shipment(ACCOUNT, kept["id"])
+
+    ten_days = utcnow() + timedelta(days=10, seconds=1)
+    assert orders.run_timers_at(ten_days.isoformat())["retention_deleted"] == 1
+    assert orders.run_timers_at(ten_days.isoformat())["retention_deleted"] == 0
+    assert orders.get_order(ACCOUNT, forgotten["id"])["status"] == "deleted"
+    assert orders.get_order(ACCOUNT, kept["id"])["status"] == "sent_for_shipment"
+    assert available(orders, "G-R") == 8
