@@ -861,6 +861,23 @@ async def merge_orders(request: Request, body: schemas.MergeIn, me: Principal = 
     return await once(request, me.user_id, key, data, handler)
 
 
+@router.post("/orders/{order_id}/cancel", tags=["orders"], response_model=OrderOut,
+             responses=responses(*WRITE, 404))
+async def cancel_order(request: Request, order_id: str, me: Principal = Depends(principal)) -> Any:
+    """Cancel a failed or partially failed order's failed part (when the automatic cancel did
+    not): what those units paid is refunded, cash to cash, voucher to voucher.  409
+    `order_not_cancellable` for any other order."""
+    return await call(request, "orders", "cancel_order", me.own_account(), order_id)
+
+
+@router.put("/admin/provisioning-simulator/{sku}", tags=["operator"],
+            responses=responses(*WRITE, 403, 404))
+async def set_provisioning_rule(request: Request, sku: str, body: schemas.ProvisioningRuleIn,
+                                me: Principal = Depends(operator)) -> Any:
+    """How the provisioning simulator implements a SKU from now on (unconfigured: succeed)."""
+    return await call(request, "orders", "set_provisioning_rule", sku, body.model_dump(mode="json"))
+
+
 @router.post("/admin/orders/{order_id}/confirm", tags=["operator"], response_model=OrderOut,
              responses=responses(*WRITE, 403, 404))
 async def confirm_order(request: Request, order_id: str, me: Principal = Depends(operator)) -> Any:

@@ -84,6 +84,7 @@ STATUS: dict[type[e.BusinessError], int] = {
     e.ProductNotFound: 422,
     e.ProductInactive: 422,
     e.OrderLocked: 409,
+    e.OrderNotCancellable: 409,
     e.OrderNotMergeable: 409,
     e.OrderChangedReconfirm: 409,
     e.OrderNotEditable: 409,

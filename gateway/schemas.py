@@ -158,6 +158,14 @@ class MergeIn(Body):
     order_ids: list[str] = Field(min_length=2, max_length=50)
 
 
+class ProvisioningRuleIn(Body):
+    outcome: Literal["succeed", "fail", "fail_units"]
+    failed_units: StrictInt | None = Field(None, ge=1, le=10_000, description="with fail_units")
+    delay_seconds: float = Field(0, ge=0, le=600)
+    cancel_fails: StrictBool = Field(False, description="the automatic cancel of the failed "
+                                     "units fails (a manual POST /orders/{id}/cancel still works)")
+
+
 class ApplicationIn(Body):
     order_ids: list[str] = Field(min_length=1, max_length=100)
 

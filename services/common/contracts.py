@@ -371,6 +371,10 @@ class OrderLineOut(Contract):
     paid_voucher: MoneyOut | None = None
     implementation: str
     kind: str = "service"
+    failed_quantity: int = 0
+    licence_key: str | None = None
+    refunded_cash: MoneyOut | None = None
+    refunded_voucher: MoneyOut | None = None
     approved_quantity: int | None = None
     rejection_reason: str | None = None
 
@@ -387,6 +391,7 @@ class OrderOut(Contract):
     payment_method: str = "balance"
     card_payment_id: str | None = None
     confirmed_by: str | None = None
+    cancel_status: str | None = None
     delete_at: datetime | None = None
     merged_into: str | None = None
     po_number: str | None
@@ -697,6 +702,38 @@ class OrderChargeRefused(Event):
 class OrderImplemented(Event):
     source = "orders"
     type = "order_implemented"
+    order: OrderOut
+
+
+class OrderPaid(Event):
+    """An order's payment is settled; its lines are being implemented."""
+
+    source = "orders"
+    type = "order_paid"
+    order: OrderOut
+
+
+class OrderPartiallyFailed(Event):
+    """Some units failed to be implemented (each line's ``failed_quantity``); the failed part
+    is cancelled and refunded next."""
+
+    source = "orders"
+    type = "order_partially_failed"
+    order: OrderOut
+
+
+class OrderFailed(Event):
+    source = "orders"
+    type = "order_failed"
+    order: OrderOut
+
+
+class OrderCancelled(Event):
+    """The failed part of an order was cancelled and refunded (each line's refunded cash and
+    voucher); what remains of it is its successful part."""
+
+    source = "orders"
+    type = "order_cancelled"
     order: OrderOut
 
 

@@ -270,6 +270,12 @@ class OrderNotMergeable(BusinessError):
 
 
 @shared
+class OrderNotCancellable(BusinessError):
+    code = "order_not_cancellable"
+    default_message = "only a failed or partially failed order's failed part can be cancelled"
+
+
+@shared
 class InsufficientStock(BusinessError):
     code = "insufficient_stock"
     default_message = "there is not enough stock for this"

@@ -24,6 +24,10 @@ from services.common.errors import (
 from services.common.money import Money
 
 AWAITING_PAYMENT = "awaiting_payment"
+IMPLEMENTING = "implementing"
+PARTIALLY_FAILED = "partially_failed"
+FAILED = "failed"
+PARTIALLY_CANCELLED = "partially_cancelled"
 DRAFT = "draft"
 AWAITING_CONFIRMATION = "awaiting_confirmation"
 CONFIRMED = "confirmed"
@@ -194,3 +198,35 @@ def check_boxes(boxes: list[dict[str, object]], lines: list[tuple[str, int]]) ->
     if packed != wanted:
         raise InvalidRequest("the boxes must hold exactly the shipment's lines",
                              {"field": "boxes", "shipment": wanted, "boxes": packed})
+
+
+def implemented(failed: list[tuple[int, int]]) -> str:
+    """An order's status from its lines' (quantity, failed units)."""
+    if not any(f for _, f in failed):
+        return COMPLETED
+    return FAILED if all(f == q for q, f in failed) else PARTIALLY_FAILED
+
+
+def line_outcome(quantity: int, failed: int) -> str:
+    return "succeeded" if failed == 0 else "failed" if failed >= quantity else "partially_failed"
+
+
+def _half_up(numerator: int, denominator: int) -> int:
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+def refund_of(gross: int, paid_cash: int, paid_voucher: int, quantity: int,
+              failed: int) -> tuple[int, int]:
+    """What cancelling ``failed`` of a line's ``quantity`` units gives back, as (cash,
+    voucher) minor units, each to the wallet it came from.  All units failed: exactly what the
+    line paid.  Some: the units' share of the gross, rounded half-up; of it the voucher part
+    is the units' share of what the voucher paid, rounded half-up on its own, and cash takes
+    the rest, so the odd cent is cash's (never more than either wallet paid)."""
+    if failed <= 0:
+        return 0, 0
+    if failed >= quantity:
+        return paid_cash, paid_voucher
+    total = _half_up(gross * failed, quantity)
+    voucher = min(_half_up(paid_voucher * failed, quantity), total, paid_voucher)
+    cash = min(total - voucher, paid_cash)
+    return cash, voucher

@@ -8,6 +8,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -75,6 +76,9 @@ class Order(Base):
     card_payment_id: Mapped[str | None] = mapped_column(String(36))  # payment_method card
     confirmed_by: Mapped[str | None] = mapped_column(String(10))  # goods: system | manager
     confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # a failed or partially failed order's cancel: pending (its refund not confirmed yet),
+    # blocked (the automatic cancel failed: a manual cancel is needed), done
+    cancel_status: Mapped[str | None] = mapped_column(String(10))
     # marked_for_deletion: when it is deleted; merged_into: the order made of it
     delete_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     merged_into: Mapped[str | None] = mapped_column(String(36))
@@ -112,6 +116,12 @@ class OrderLine(Base):
     # what each wallet paid of the line (balance+voucher: the voucher wallet first, line by line)
     paid_cash_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     paid_voucher_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    # services and licences: units that failed to be implemented, the licence key, and what
+    # the automatic or manual cancel of the failed units gave back
+    failed_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    licence_key: Mapped[str | None] = mapped_column(String(40))
+    refunded_cash_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunded_voucher_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     # goods: how many of ``quantity`` stock allowed (reserved), and why not all of it
     approved_quantity: Mapped[int | None] = mapped_column(Integer)
     rejection_reason: Mapped[str | None] = mapped_column(String(40))
@@ -140,6 +150,18 @@ class ShipmentCounter(Base):
 
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     last: Mapped[int] = mapped_column(Integer)
+
+
+class ProvisioningRule(Base):
+    """How the provisioning simulator treats a SKU (none: every unit succeeds at once)."""
+
+    __tablename__ = "provisioning_rules"
+
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(12))  # succeed | fail | fail_units
+    failed_units: Mapped[int] = mapped_column(Integer, default=0)
+    delay_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    cancel_fails: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class CartItem(Base):

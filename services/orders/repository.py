@@ -6,13 +6,29 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, literal, select, tuple_, update
+from sqlalchemy import Select, and_, bindparam, delete, literal, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from services.common.contracts import utcnow
 from services.common.errors import NotFound, ProductNotFound
-from services.orders.domain import AWAITING_PAYMENT, CONFIRMED, EDITABLE, MARKED_FOR_DELETION
-from services.orders.models import CartItem, Order, OrderLine, Product, Shipment, ShipmentCounter
+from services.orders.domain import (
+    AWAITING_PAYMENT,
+    CONFIRMED,
+    EDITABLE,
+    FAILED,
+    IMPLEMENTING,
+    MARKED_FOR_DELETION,
+    PARTIALLY_FAILED,
+)
+from services.orders.models import (
+    CartItem,
+    Order,
+    OrderLine,
+    Product,
+    ProvisioningRule,
+    Shipment,
+    ShipmentCounter,
+)
 
 
 def products(session: Session, include_inactive: bool = False) -> list[Product]:
@@ -140,6 +156,23 @@ def shipments(session: Session, account_id: str | None, order_id: str | None, st
                                 .limit(limit)))
 
 
+def provisioning_rules(session: Session, skus: set[str]) -> dict[str, ProvisioningRule]:
+    if not skus:
+        return {}
+    return {r.sku: r for r in session.scalars(
+        select(ProvisioningRule).where(ProvisioningRule.sku.in_(sorted(skus))))}
+
+
+def stuck(session: Session, older_than: datetime, limit: int) -> list[Order]:
+    """Orders left implementing, or with a cancel whose refund is unconfirmed, for a while."""
+    return list(session.scalars(
+        select(Order).where(
+            or_(Order.status == IMPLEMENTING,
+                and_(Order.status.in_((PARTIALLY_FAILED, FAILED)), Order.cancel_status == "pending")),
+            Order.updated_at < older_than)
+        .order_by(Order.updated_at).limit(limit)))
+
+
 def due_for_deletion(session: Session, now: datetime, limit: int) -> list[Order]:
     return list(session.scalars(
         select(Order).where(Order.status == MARKED_FOR_DELETION, Order.delete_at <= now)
@@ -201,7 +234,8 @@ def awaiting_payment(session: Session, older_than: datetime, limit: int) -> list
 ORDER_COLUMNS = (
     Order.id, Order.account_id, Order.status, Order.currency, Order.net_minor, Order.vat_minor,
     Order.total_minor, Order.paid_cash_minor, Order.paid_voucher_minor, Order.payment_method,
-    Order.card_payment_id, Order.confirmed_by, Order.delete_at, Order.merged_into,
+    Order.card_payment_id, Order.confirmed_by, Order.cancel_status, Order.delete_at,
+    Order.merged_into,
     Order.po_number, Order.payment_refusal,
     Order.created_at, Order.updated_at,
 )
@@ -212,6 +246,8 @@ LINE_COLUMNS = (
     OrderLine.kind, OrderLine.approved_quantity, OrderLine.rejection_reason,
     OrderLine.paid_cash_minor.label("line_paid_cash"),
     OrderLine.paid_voucher_minor.label("line_paid_voucher"),
+    OrderLine.failed_quantity, OrderLine.licence_key, OrderLine.refunded_cash_minor,
+    OrderLine.refunded_voucher_minor,
 )
 
 

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import eventlet
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,14 +23,19 @@ from services.common.contracts import (
     ChargeOrder,
     ErrorOut,
     MoneyOut,
+    OrderCancelled,
     OrderCharged,
     OrderChargeRefused,
+    OrderFailed,
     OrderImplemented,
     OrderLineIn,
     OrderOut,
+    OrderPaid,
+    OrderPartiallyFailed,
     PlaceOrder,
     ProductIn,
     ProductOut,
+    RefundOrder,
     ShipmentLineOut,
     ShipmentOut,
     ShipmentStatusChanged,
@@ -51,6 +57,7 @@ from services.common.errors import (
     NotFound,
     OrderChangedReconfirm,
     OrderFormUnreadable,
+    OrderNotCancellable,
     OrderNotEditable,
     OrderNotMergeable,
     ProductInactive,
@@ -61,8 +68,16 @@ from services.common.errors import (
 from services.common.messaging import Outbox, ServiceRpc, every, handles, rpc
 from services.common.money import Money
 from services.common.service import Pingable
-from services.orders import domain, order_forms, repository
-from services.orders.models import CartItem, Order, OrderLine, OutboxMessage, Product, Shipment
+from services.orders import domain, order_forms, provisioning, repository
+from services.orders.models import (
+    CartItem,
+    Order,
+    OrderLine,
+    OutboxMessage,
+    Product,
+    ProvisioningRule,
+    Shipment,
+)
 
 log = logging.getLogger(__name__)
 
@@ -535,6 +550,12 @@ class OrdersService(Pingable):
             if order.payment_method == "card":
                 continue  # settled by the card's outcome, never charged from the balance
             self._collect_payment(order)
+        for order in repository.stuck(self.db.session, cutoff, RECONCILE_BATCH):
+            self.db.session.rollback()
+            if order.status == domain.IMPLEMENTING:  # its implementer died: implement it now
+                self._implement_now(order.account_id, order.id)
+            else:  # a cancel whose refund was not confirmed: ask billing again, by the same id
+                self._cancel_failed(order.account_id, order.id)
 
     # -- steps ----------------------------------------------------------------------------------
 
@@ -609,7 +630,9 @@ class OrdersService(Pingable):
         """Mark the order paid (``voucher_minor`` of it by the voucher wallet, the rest cash,
         spread over the lines in order) and implement it, once: of any number of concurrent
         callers (the request, its retry, the event, the reconciler) exactly one wins the
-        transition."""
+        transition.  Provisioning that answers at once is done here; provisioning that takes
+        time is handed to this service's ``order_paid`` handler (the order shows
+        ``implementing``)."""
         with self.db.transaction() as session:
             won = repository.transition(session, order_id, domain.AWAITING_PAYMENT, domain.PAID,
                                         paid_cash_minor=Order.total_minor - voucher_minor,
@@ -620,14 +643,128 @@ class OrdersService(Pingable):
             parts = domain.split_lines([line.gross_minor for line in order.lines], voucher_minor)
             for line, (cash, voucher) in zip(order.lines, parts, strict=True):
                 line.paid_cash_minor, line.paid_voucher_minor = cash, voucher
-            # Digital services and licences are provisioned at once by the simulator; the
-            # provisioning adapter with partial failures comes with the orders issue.
-            for line in order.lines:
-                line.implementation = "succeeded"
-            order.status = domain.complete(order.status)
-            order.updated_at = utcnow()
+            rules = repository.provisioning_rules(session, {line.sku for line in order.lines})
+            if provisioning.delay(rules) > 0:
+                order.status, order.updated_at = domain.IMPLEMENTING, utcnow()
+                self.outbox.add(session, OrderPaid(order=order_out(order)))
+                return order
+            self._implement(session, order, rules)
+        return self._cancel_failed(account_id, order_id) if order.cancel_status == "pending" else order
+
+    @handles(OrderPaid)
+    def on_order_paid(self, payload: dict[str, Any]) -> None:
+        """Implement an order whose provisioning takes time (the simulator's delay), then
+        cancel and refund what failed."""
+        evt = parse(OrderPaid, payload)
+        account_id, order_id = evt.order.account_id, evt.order.id
+        order = repository.order(self.db.session, account_id, order_id)
+        if order.status != domain.IMPLEMENTING:
+            return
+        rules = repository.provisioning_rules(self.db.session, {ln.sku for ln in order.lines})
+        self.db.session.rollback()
+        eventlet.sleep(provisioning.delay(rules))  # the platform taking its time
+        self._implement_now(account_id, order_id)
+
+    def _implement_now(self, account_id: str, order_id: str) -> Order:
+        with self.db.transaction() as session:
+            order = repository.order(session, account_id, order_id, lock=True)
+            if order.status != domain.IMPLEMENTING:
+                return order
+            self._implement(session, order,
+                            repository.provisioning_rules(session, {ln.sku for ln in order.lines}))
+        return self._cancel_failed(account_id, order_id) if order.cancel_status == "pending" else order
+
+    def _implement(self, session: Session, order: Order, rules: dict[str, Any]) -> None:
+        """Each line's outcome (its failed units; a licence gets its key), the order's
+        status, and the event that says it: ``order_implemented`` when all went well,
+        ``order_partially_failed`` / ``order_failed`` otherwise (the failed part is then
+        cancelled, unless the simulator makes that fail: ``cancel_status: blocked``)."""
+        for line in order.lines:
+            failed = provisioning.failed_units(rules.get(line.sku), line.quantity)
+            line.failed_quantity = failed
+            line.implementation = domain.line_outcome(line.quantity, failed)
+            if line.kind == "licence" and failed < line.quantity:
+                line.licence_key = provisioning.licence_key()
+        order.status = domain.implemented([(ln.quantity, ln.failed_quantity) for ln in order.lines])
+        order.updated_at = utcnow()
+        if order.status == domain.COMPLETED:
             self.outbox.add(session, OrderImplemented(order=order_out(order)))
+            return
+        blocked = any(rules[ln.sku].cancel_fails for ln in order.lines
+                      if ln.failed_quantity and ln.sku in rules)
+        order.cancel_status = "blocked" if blocked else "pending"
+        event = OrderFailed if order.status == domain.FAILED else OrderPartiallyFailed
+        self.outbox.add(session, event(order=order_out(order)))
+
+    @rpc
+    def cancel_order(self, account_id: str, order_id: str) -> dict[str, Any]:
+        """Cancel a failed or partially failed order's failed part by hand (also when the
+        automatic cancel failed): its paid amount is refunded to the wallets it came from."""
+        return order_out(self._cancel_failed(account_id, order_id, manual=True)).wire()
+
+    def _cancel_failed(self, account_id: str, order_id: str, manual: bool = False) -> Order:
+        """Refund the failed units (billing, idempotent by the order: a retry refunds once)
+        and mark the order ``cancelled`` (all failed) or ``partially_cancelled``.  A timeout
+        leaves the cancel pending for the reconciler; a blocked automatic cancel waits for a
+        manual one."""
+        order = repository.order(self.db.session, account_id, order_id)
+        if order.status in (domain.CANCELLED, domain.PARTIALLY_CANCELLED) and order.cancel_status == "done":
             return order
+        if order.status not in (domain.PARTIALLY_FAILED, domain.FAILED):
+            raise OrderNotCancellable(details={"status": order.status})
+        if order.cancel_status == "blocked" and not manual:
+            return order
+        parts = [domain.refund_of(ln.gross_minor, ln.paid_cash_minor, ln.paid_voucher_minor,
+                                  ln.quantity, ln.failed_quantity) for ln in order.lines]
+        cash, voucher = sum(p[0] for p in parts), sum(p[1] for p in parts)
+        self.db.session.rollback()
+        if cash + voucher:
+            try:
+                self.billing.refund(RefundOrder(
+                    refund_id=f"order:{order_id}:cancel", account_id=account_id, order_id=order_id,
+                    cash=Money.from_minor(cash, order.currency).amount,
+                    voucher=Money.from_minor(voucher, order.currency).amount,
+                    currency=order.currency).wire())
+            except (ServiceTimeout, ServiceUnavailable) as unknown:
+                log.warning("the refund of order %s is pending: %s", order_id, unknown)
+                with self.db.transaction() as session:
+                    found = repository.order(session, account_id, order_id, lock=True)
+                    found.cancel_status, found.updated_at = "pending", utcnow()
+                    return found
+        with self.db.transaction() as session:
+            found = repository.order(session, account_id, order_id, lock=True)
+            if found.cancel_status == "done":
+                return found
+            for line, (line_cash, line_voucher) in zip(found.lines, parts, strict=True):
+                line.refunded_cash_minor, line.refunded_voucher_minor = line_cash, line_voucher
+            found.status = (domain.CANCELLED if found.status == domain.FAILED
+                            else domain.PARTIALLY_CANCELLED)
+            found.cancel_status, found.updated_at = "done", utcnow()
+            self.outbox.add(session, OrderCancelled(order=order_out(found)))
+            return found
+
+    # -- the provisioning simulator ----------------------------------------------------------------
+
+    @rpc
+    def set_provisioning_rule(self, sku: str, data: dict[str, Any]) -> dict[str, Any]:
+        """An operator tells the simulator how to treat a SKU."""
+        outcome = data.get("outcome")
+        if outcome not in provisioning.OUTCOMES:
+            raise InvalidRequest("the outcome is succeed, fail or fail_units", {"field": "outcome"})
+        failed = data.get("failed_units") or 0
+        delay_seconds = data.get("delay_seconds") or 0
+        if outcome == "fail_units" and (not isinstance(failed, int) or failed < 1):
+            raise InvalidRequest("fail_units needs failed_units of 1 or more", {"field": "failed_units"})
+        if not isinstance(delay_seconds, int | float) or not 0 <= delay_seconds <= 600:
+            raise InvalidRequest("delay_seconds is 0 to 600", {"field": "delay_seconds"})
+        with self.db.transaction() as session:
+            repository.product(session, sku, addressed=True)
+            rule = session.get(ProvisioningRule, sku) or ProvisioningRule(sku=sku)
+            rule.outcome, rule.failed_units = outcome, failed if outcome == "fail_units" else 0
+            rule.delay_seconds, rule.cancel_fails = float(delay_seconds), bool(data.get("cancel_fails"))
+            session.add(rule)
+            return {"sku": sku, "outcome": rule.outcome, "failed_units": rule.failed_units,
+                    "delay_seconds": rule.delay_seconds, "cancel_fails": rule.cancel_fails}
 
 
 def refusal_of(order: Order) -> BusinessError:
@@ -950,6 +1087,7 @@ def order_view_of(order: Any, lines: Any, line_net: str = "net_minor") -> dict[s
         "paid_voucher": money_wire(order.paid_voucher_minor, currency),
         "payment_method": order.payment_method,
         "confirmed_by": order.confirmed_by,
+        "cancel_status": order.cancel_status,
         "delete_at": wire_time(order.delete_at) if order.delete_at else None,
         "merged_into": order.merged_into,
         "card_payment_id": order.card_payment_id,
@@ -969,6 +1107,10 @@ def order_view_of(order: Any, lines: Any, line_net: str = "net_minor") -> dict[s
                 "gross": money_wire(line.gross_minor, currency),
                 "paid_cash": money_wire(getattr(line, line_cash), currency),
                 "paid_voucher": money_wire(getattr(line, line_voucher), currency),
+                "failed_quantity": line.failed_quantity,
+                "licence_key": line.licence_key,
+                "refunded_cash": money_wire(line.refunded_cash_minor, currency),
+                "refunded_voucher": money_wire(line.refunded_voucher_minor, currency),
                 "implementation": line.implementation,
                 "kind": line.kind,
                 "approved_quantity": line.approved_quantity,

@@ -93,6 +93,9 @@ class FakeBilling:
     def get_account(self, account_id: str) -> dict[str, Any]:
         return self._answer("get_account", account_id)
 
+    def refund(self, data: dict[str, Any]) -> dict[str, Any]:
+        return self._answer("refund", data)
+
     def create_card_payment(self, *args: Any) -> dict[str, Any]:
         return self._answer("create_card_payment", *args)
 

@@ -1,0 +1,33 @@
+"""The provisioning adapter: what implements a paid service or licence line.  Its built-in
+simulator is deterministic and configured per SKU by operators (``PUT
+/admin/provisioning-simulator/{sku}``): ``succeed`` (the default for a SKU without a rule),
+``fail`` (every unit), ``fail_units`` (``failed_units`` of them), after ``delay_seconds``, and
+``cancel_fails`` (the system's automatic cancel of the failed units fails, so a manual one is
+needed).  A real adapter would call the platform's API with the same answers."""
+
+from __future__ import annotations
+
+import secrets
+
+from services.orders.models import ProvisioningRule
+
+OUTCOMES = ("succeed", "fail", "fail_units")
+KEY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def failed_units(rule: ProvisioningRule | None, quantity: int) -> int:
+    """How many of ``quantity`` units the platform fails to implement."""
+    if rule is None or rule.outcome == "succeed":
+        return 0
+    if rule.outcome == "fail":
+        return quantity
+    return min(max(rule.failed_units, 0), quantity)
+
+
+def delay(rules: dict[str, ProvisioningRule]) -> float:
+    return max((rule.delay_seconds for rule in rules.values()), default=0.0)
+
+
+def licence_key() -> str:
+    """A licence key: four groups of four characters that cannot be misread (no 0/O, 1/I)."""
+    return "-".join("".join(secrets.choice(KEY_ALPHABET) for _ in range(4)) for _ in range(4))
