@@ -878,6 +878,17 @@ async def set_provisioning_rule(request: Request, sku: str, body: schemas.Provis
     return await call(request, "orders", "set_provisioning_rule", sku, body.model_dump(mode="json"))
 
 
+@router.get("/admin/orders", tags=["operator"], response_model=schemas.Page[OrderOut],
+            responses=responses(*SIGNED_IN, 403, 422))
+async def all_orders(request: Request, me: Principal = Depends(operator),
+                     status: str | None = Query(None, pattern=r"^[a-z_]{1,30}$"),
+                     account_id: str | None = Query(None, max_length=36),
+                     limit: int | None = Limit, cursor: str | None = Cursor) -> Response:
+    """Every account's orders, newest first (`?status=awaiting_confirmation` is the managers'
+    queue)."""
+    return await relay(request, "orders", "list_all_orders", status, account_id, limit, cursor)
+
+
 @router.post("/admin/orders/{order_id}/confirm", tags=["operator"], response_model=OrderOut,
              responses=responses(*WRITE, 403, 404))
 async def confirm_order(request: Request, order_id: str, me: Principal = Depends(operator)) -> Any:

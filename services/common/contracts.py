@@ -392,6 +392,7 @@ class OrderOut(Contract):
     card_payment_id: str | None = None
     confirmed_by: str | None = None
     cancel_status: str | None = None
+    status_history: list[dict[str, str]] = Field(default_factory=list)
     delete_at: datetime | None = None
     merged_into: str | None = None
     po_number: str | None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from sqlalchemy import (
@@ -15,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -79,6 +81,9 @@ class Order(Base):
     # a failed or partially failed order's cancel: pending (its refund not confirmed yet),
     # blocked (the automatic cancel failed: a manual cancel is needed), done
     cancel_status: Mapped[str | None] = mapped_column(String(10))
+    # every status it has had, with when: JSON [{"status": ..., "at": ...}] (kept on the row, so
+    # reading an order stays one query)
+    status_history: Mapped[str | None] = mapped_column(Text)
     # marked_for_deletion: when it is deleted; merged_into: the order made of it
     delete_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     merged_into: Mapped[str | None] = mapped_column(String(36))
@@ -96,6 +101,21 @@ class Order(Base):
     @property
     def is_goods(self) -> bool:
         return any(line.kind == "goods" for line in self.lines)
+
+
+def note_status(order: Order, status: str, at: datetime | None = None) -> None:
+    """Add a status to an order's history (once per change)."""
+    history = json.loads(order.status_history) if order.status_history else []
+    if history and history[-1]["status"] == status:
+        return
+    history.append({"status": status, "at": (at or utcnow()).isoformat().replace("+00:00", "Z")})
+    order.status_history = json.dumps(history)
+
+
+@event.listens_for(Order.status, "set")
+def _status_set(order: Order, value: str, oldvalue: object, _: object) -> None:
+    if value != oldvalue:
+        note_status(order, value)
 
 
 class OrderLine(Base):

@@ -28,6 +28,7 @@ from services.orders.models import (
     ProvisioningRule,
     Shipment,
     ShipmentCounter,
+    note_status,
 )
 
 
@@ -217,7 +218,12 @@ def transition(session: Session, order_id: str, from_status: str, to_status: str
         .execution_options(synchronize_session=False)
     )
     session.expire_all()
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    won = bool(result.rowcount)  # type: ignore[attr-defined]
+    if won:  # the row is ours until commit: its history gains the status
+        moved = session.get(Order, order_id)
+        assert moved is not None
+        note_status(moved, to_status)
+    return won
 
 
 def awaiting_payment(session: Session, older_than: datetime, limit: int) -> list[Order]:
@@ -234,7 +240,8 @@ def awaiting_payment(session: Session, older_than: datetime, limit: int) -> list
 ORDER_COLUMNS = (
     Order.id, Order.account_id, Order.status, Order.currency, Order.net_minor, Order.vat_minor,
     Order.total_minor, Order.paid_cash_minor, Order.paid_voucher_minor, Order.payment_method,
-    Order.card_payment_id, Order.confirmed_by, Order.cancel_status, Order.delete_at,
+    Order.card_payment_id, Order.confirmed_by, Order.cancel_status, Order.status_history,
+    Order.delete_at,
     Order.merged_into,
     Order.po_number, Order.payment_refusal,
     Order.created_at, Order.updated_at,
@@ -266,10 +273,15 @@ def order_rows(account_id: str, order_id: str) -> tuple[Select[Any], dict[str, s
     return ORDER_ROWS, {"order_id": order_id, "account_id": account_id}
 
 
-def orders_page_rows(account_id: str, limit: int,
-                     after: tuple[datetime, str] | None) -> Select[Any]:
-    """Up to ``limit`` orders of this account, newest first, after the cursor; with lines."""
-    page = select(Order).where(Order.account_id == account_id)
+def orders_page_rows(account_id: str | None, limit: int, after: tuple[datetime, str] | None,
+                     status: str | None = None) -> Select[Any]:
+    """Up to ``limit`` orders of this account (None: of every account), newest first, after
+    the cursor, in a status if given; with lines."""
+    page = select(Order)
+    if account_id is not None:
+        page = page.where(Order.account_id == account_id)
+    if status is not None:
+        page = page.where(Order.status == status)
     if after is not None:
         page = page.where(tuple_(Order.created_at, Order.id) < tuple_(*map(literal, after)))
     chosen = page.order_by(Order.created_at.desc(), Order.id.desc()).limit(limit).subquery()

@@ -266,6 +266,15 @@ class OrdersService(Pingable):
                                                         pages.decode_cursor(cursor)))
         return pages.page(order_view(rows), size, "created_at")
 
+    @rpc
+    def list_all_orders(self, status: str | None = None, account_id: str | None = None,
+                        limit: int | None = None, cursor: str | None = None) -> dict[str, Any]:
+        """Operators: every account's orders newest first, by status or account."""
+        size = pages.check_limit(limit)
+        rows = self.db.read(repository.orders_page_rows(account_id, size + 1,
+                                                        pages.decode_cursor(cursor), status))
+        return pages.page(order_view(rows), size, "created_at")
+
     # -- goods: the draft, confirmation and shipment ---------------------------------------------
 
     @rpc
@@ -1088,6 +1097,7 @@ def order_view_of(order: Any, lines: Any, line_net: str = "net_minor") -> dict[s
         "payment_method": order.payment_method,
         "confirmed_by": order.confirmed_by,
         "cancel_status": order.cancel_status,
+        "status_history": json.loads(order.status_history) if order.status_history else [],
         "delete_at": wire_time(order.delete_at) if order.delete_at else None,
         "merged_into": order.merged_into,
         "card_payment_id": order.card_payment_id,

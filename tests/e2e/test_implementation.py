@@ -11,9 +11,10 @@ from services.common import testing
 
 def sku_like(operator, kind: str = "service", price: str = "20.00") -> str:
     sku = f"E2E-P-{uuid.uuid4().hex[:6].upper()}"
-    assert operator.post("/admin/products", {"sku": sku, "name": "Provisioned", "kind": kind,
+    made = operator.post("/admin/products", {"sku": sku, "name": "Provisioned", "kind": kind,
                                              "vat_rate": "25",
-                                             "price": {"amount": price, "currency": "EUR"}}).status_code == 201
+                                             "price": {"amount": price, "currency": "EUR"}})
+    assert made.status_code == 201, made.text
     return sku
 
 

@@ -281,3 +281,17 @@ def test_a_manager_confirmed_order_not_shipped_within_retention_is_deleted_and_i
     assert orders.get_order(ACCOUNT, forgotten["id"])["status"] == "deleted"
     assert orders.get_order(ACCOUNT, kept["id"])["status"] == "sent_for_shipment"
     assert available(orders, "G-R") == 8
+
+
+def test_an_order_keeps_every_status_it_has_had_and_operators_list_them(orders):
+    good(orders, "G-H", 10)
+    order = place(orders, ("G-H", 1))
+    orders.send_for_confirmation(ACCOUNT, order["id"])
+    orders.send_for_shipment(ACCOUNT, order["id"])
+
+    shown = orders.get_order(ACCOUNT, order["id"])
+    assert [step["status"] for step in shown["status_history"]] == [
+        "draft", "confirmed", "sent_for_shipment"]
+    queue = orders.list_all_orders("sent_for_shipment")["items"]
+    assert order["id"] in [o["id"] for o in queue]
+    assert orders.list_all_orders(None, "nobody")["items"] == []

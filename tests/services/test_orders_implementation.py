@@ -121,3 +121,9 @@ def test_provisioning_that_takes_time_runs_after_the_answer(orders, billing, out
 ])
 def test_a_partial_refund_splits_exactly(gross, cash, voucher, quantity, failed, expected):
     assert domain.refund_of(gross, cash, voucher, quantity, failed) == expected
+
+
+def test_a_paid_order_remembers_how_it_got_there(orders, billing):
+    billing.always("charge_order", charged)
+    order = place(orders, ("VM-S-1M", 1))
+    assert [s["status"] for s in order["status_history"]] == ["awaiting_payment", "paid", "completed"]
