@@ -801,7 +801,8 @@ class DocumentReady(Event):
 
 Language = Literal["en", "sv", "ru"]
 MailTemplate = Literal["verify_email", "reset_password", "einvoice_unavailable",
-                       "payment_order_decided", "invite_member"]
+                       "payment_order_decided", "invite_member", "order_placed",
+                       "order_completed", "shipment_status"]
 
 
 class MailRequested(Event):
@@ -819,3 +820,9 @@ class MailRequested(Event):
     account_id: str | None = None
     # the mail carries a secret (a one-time link): its body is not kept once it is sent
     sensitive: bool = False
+
+
+class OrderMailRequested(MailRequested):
+    """The same request, from the orders service (order and shipment mails)."""
+
+    source = "orders"

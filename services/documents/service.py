@@ -19,6 +19,7 @@ from services.common.contracts import (
     InvoiceIssued,
     InvoiceOut,
     MailRequested,
+    OrderMailRequested,
     parse,
     utcnow,
 )
@@ -80,6 +81,11 @@ class DocumentsService(Pingable):
             )
         if queued:
             self._send_due(only=evt.mail_id)
+
+    @handles(OrderMailRequested)
+    def on_order_mail_requested(self, payload: dict[str, Any]) -> None:
+        """The orders service's mails go out the same way."""
+        self.on_mail_requested(payload)
 
     @every("mail_interval")
     def send_due_mails(self) -> None:

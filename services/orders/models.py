@@ -184,6 +184,20 @@ class ProvisioningRule(Base):
     cancel_fails: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class AccountContact(Base):
+    """Where and how the orders service writes to an account, kept from billing's
+    ``account_registered`` and ``profile_changed`` (the newest profile version wins)."""
+
+    __tablename__ = "account_contacts"
+
+    account_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    company_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(2), default="en")
+    notifications_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    profile_version: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class CartItem(Base):
     """A line of a user's cart: a product and how many (priced when the cart is read)."""
 

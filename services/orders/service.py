@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from services.common import pages
 from services.common.config import Settings
 from services.common.contracts import (
+    AccountRegistered,
     Box,
     ChargeOrder,
     ErrorOut,
@@ -29,12 +30,14 @@ from services.common.contracts import (
     OrderFailed,
     OrderImplemented,
     OrderLineIn,
+    OrderMailRequested,
     OrderOut,
     OrderPaid,
     OrderPartiallyFailed,
     PlaceOrder,
     ProductIn,
     ProductOut,
+    ProfileChanged,
     RefundOrder,
     ShipmentLineOut,
     ShipmentOut,
@@ -70,6 +73,7 @@ from services.common.money import Money
 from services.common.service import Pingable
 from services.orders import domain, order_forms, provisioning, repository
 from services.orders.models import (
+    AccountContact,
     CartItem,
     Order,
     OrderLine,
@@ -397,6 +401,8 @@ class OrdersService(Pingable):
             session.add(shipment)
             session.flush()
             self.outbox.add(session, ShipmentStatusChanged(shipment=shipment_out(session, shipment)))
+            self._mail(session, order, "shipment_status", "shipment:to_warehouse",
+                       {"shipment_number": shipment.number, "status": "to_warehouse"})
             return order_out(order).wire()
 
     @rpc
@@ -522,6 +528,8 @@ class OrdersService(Pingable):
             shipment.status = status
             out = shipment_out(session, shipment)
             self.outbox.add(session, ShipmentStatusChanged(shipment=out))
+            self._mail(session, order, "shipment_status", f"shipment:{status}",
+                       {"shipment_number": shipment.number, "status": status})
             return out.wire()
 
     def _editable(self, session: Session, account_id: str, order_id: str) -> Order:
@@ -535,6 +543,65 @@ class OrdersService(Pingable):
         reprice(order)
         order.status, order.confirmed_by, order.confirmed_at = domain.DRAFT, None, None
         order.updated_at = utcnow()
+
+    # -- mail: where it goes (billing's events) and what is sent ------------------------------------
+
+    @handles(AccountRegistered)
+    def on_account_registered(self, payload: dict[str, Any]) -> None:
+        evt = parse(AccountRegistered, payload)
+        with self.db.transaction() as session:
+            if session.get(AccountContact, evt.account.account_id, with_for_update=True) is None:
+                session.add(AccountContact(
+                    account_id=evt.account.account_id, company_name=evt.account.company_name,
+                    email=evt.account.email, language=evt.account.language,
+                    notifications_enabled=True, profile_version=0))
+
+    @handles(ProfileChanged)
+    def on_profile_changed(self, payload: dict[str, Any]) -> None:
+        """Mails go to the mailing information's e-mail when there is one; an older profile
+        arriving late changes nothing."""
+        evt = parse(ProfileChanged, payload)
+        with self.db.transaction() as session:
+            contact = session.get(AccountContact, evt.account_id, with_for_update=True)
+            if contact is None:
+                if evt.mailing_info is None:
+                    return  # the registration (with the address) is still on its way
+                contact = AccountContact(account_id=evt.account_id, profile_version=-1,
+                                         email=evt.mailing_info.email)
+                session.add(contact)
+            if evt.profile_version <= contact.profile_version:
+                return
+            contact.company_name = evt.company.legal_name
+            if evt.mailing_info is not None:
+                contact.email = evt.mailing_info.email
+            contact.language, contact.notifications_enabled = evt.language, evt.notifications_enabled
+            contact.profile_version = evt.profile_version
+
+    def _mail(self, session: Session, order: Order, template: str, key: str,
+              context: dict[str, str], status_mail: bool = True) -> None:
+        """Ask the documents service for a mail about this order (once per ``key``).  A status
+        mail respects the notifications switch; a delivery (licence keys) always goes."""
+        contact = session.get(AccountContact, order.account_id)
+        if contact is None:
+            log.info("no contact for account %s yet: %s mail of order %s not sent",
+                     order.account_id, template, order.id)
+            return
+        if status_mail and not contact.notifications_enabled:
+            return
+        link = f"{self.settings.console_url.rstrip('/')}/orders/{order.id}"
+        self.outbox.add(session, OrderMailRequested(
+            mail_id=f"order:{order.id}:{key}", to=contact.email, language=contact.language,  # type: ignore[arg-type]
+            template=template, account_id=order.account_id,  # type: ignore[arg-type]
+            context={"number": order_number(order), "company_name": contact.company_name,
+                     "link": link, **context}))
+
+    def _mail_placed(self, session: Session, order: Order) -> None:
+        contact = session.get(AccountContact, order.account_id)
+        language = contact.language if contact is not None else "en"
+        total = Money.from_minor(order.total_minor, order.currency)
+        self._mail(session, order, "order_placed", "placed", {
+            "po_number": order.po_number or "", "total": f"{total.amount} {total.currency}",
+            "goods": "yes" if order.is_goods else "", "lines": lines_text(order, language)})
 
     # -- learning how a charge ended -----------------------------------------------------------
 
@@ -586,6 +653,8 @@ class OrdersService(Pingable):
                     repository.clear_cart(session, user_id or "")
                 order = new_order(session, account_id, request, request_key)
                 session.add(order)
+                session.flush()
+                self._mail_placed(session, order)
                 return order
         except IntegrityError:  # the same request arrived twice at once; resume the winner
             found = repository.order_by_request(self.db.session, account_id, request_key)
@@ -696,6 +765,10 @@ class OrdersService(Pingable):
                 line.licence_key = provisioning.licence_key()
         order.status = domain.implemented([(ln.quantity, ln.failed_quantity) for ln in order.lines])
         order.updated_at = utcnow()
+        keys = [f"{ln.name}: {ln.licence_key}" for ln in order.lines if ln.licence_key]
+        if keys:
+            self._mail(session, order, "order_completed", "licence_keys",
+                       {"licence_keys": "\n".join(keys)}, status_mail=False)
         if order.status == domain.COMPLETED:
             self.outbox.add(session, OrderImplemented(order=order_out(order)))
             return
@@ -908,6 +981,35 @@ def merged_order(account_id: str, request_key: str, originals: list[Order]) -> O
                    created_at=now, updated_at=now, lines=list(lines.values()))
     reprice(merged)
     return merged
+
+
+LINE_WORDS = {
+    "en": {"partly_in_stock": "{approved} of {quantity} approved", "out_of_stock": "not in stock",
+           "approved": "approved"},
+    "sv": {"partly_in_stock": "{approved} av {quantity} godkända", "out_of_stock": "finns inte i lager",
+           "approved": "godkänd"},
+    "ru": {"partly_in_stock": "одобрено {approved} из {quantity}", "out_of_stock": "нет на складе",
+           "approved": "одобрено"},
+}
+
+
+def order_number(order: Order) -> str:
+    """How mails name an order: the first part of its id, upper case."""
+    return order.id.split("-", 1)[0].upper()
+
+
+def lines_text(order: Order, language: str) -> str:
+    """The order's lines for a mail, one a line; goods say what stock allowed."""
+    words = LINE_WORDS.get(language, LINE_WORDS["en"])
+    rows = []
+    for line in order.lines:
+        row = f"{line.name} ({line.sku}) × {line.quantity}"
+        if line.kind == domain.GOODS:
+            said = words[line.rejection_reason or "approved"].format(
+                approved=line.approved_quantity or 0, quantity=line.quantity)
+            row += f" — {said}"
+        rows.append(row)
+    return "\n".join(rows)
 
 
 def shipped_lines(order: Order) -> list[tuple[str, int]]:
