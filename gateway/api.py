@@ -1034,3 +1034,23 @@ async def invoice_pdf(request: Request, invoice_id: str,
         media_type=document["content_type"],
         headers={"Content-Disposition": f'inline; filename="{document["filename"]}"'},
     )
+
+
+# -- route order ------------------------------------------------------------------------------------
+
+# Starlette tries routes in order, a regex each: with ~110 routes the last one costs ~0.2 ms a
+# request.  The reads customers make most are tried first.  Safe because no literal GET path
+# below /orders/ is shadowed by /orders/{order_id} (the parameter matches one path segment).
+HOT_ROUTES = (("GET", "/api/v1/orders/{order_id}"), ("GET", "/api/v1/orders"),
+              ("GET", "/api/v1/account"), ("GET", "/api/v1/products"))
+
+
+def _hot_first(route: Any) -> int:
+    methods = getattr(route, "methods", None) or set()
+    for rank, (method, path) in enumerate(HOT_ROUTES):
+        if getattr(route, "path", None) == path and method in methods:
+            return rank
+    return len(HOT_ROUTES)
+
+
+router.routes.sort(key=_hot_first)
