@@ -765,7 +765,8 @@ async def place_order(
     async def handler() -> tuple[int, Any]:
         order = await call(request, "orders", "place_order", account_id, data,
                            request_key(me, key), me.user_id)
-        waiting = order["status"] == "awaiting_payment" and not order.get("card_payment_id")
+        waiting = (order["status"] == "awaiting_payment" and not order.get("card_payment_id")
+                   and not order.get("payment_invoice_id"))
         return (202 if waiting else 201), order
 
     return await once(request, me.user_id, key, data, handler,

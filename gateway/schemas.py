@@ -99,9 +99,10 @@ class OrderIn(Body):
                                      description="or from_cart")
     from_cart: StrictBool = Field(False, description="order what is in your cart (it is emptied)")
     po_number: str | None = Field(None, max_length=64, description="your own purchase order number")
-    payment_method: Literal["balance", "voucher", "balance+voucher", "card"] = Field(
+    payment_method: Literal["balance", "voucher", "balance+voucher", "card", "wire_transfer"] = Field(
         "balance", description="balance+voucher spends the voucher wallet first, line by line; "
-        "card answers with the card payment's pay_url")
+        "card answers with the card payment's pay_url; wire_transfer gets a payment invoice "
+        "(payment_invoice_id) and is implemented when it is paid")
 
     @model_validator(mode="after")
     def _lines_or_cart(self) -> OrderIn:

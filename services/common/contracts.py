@@ -347,7 +347,7 @@ class PlaceOrder(Contract):
     lines: list[OrderLineIn] = Field(default_factory=list, max_length=100)
     from_cart: bool = False
     po_number: str | None = Field(None, max_length=64)
-    payment_method: Literal["balance", "voucher", "balance+voucher", "card"] = "balance"
+    payment_method: Literal["balance", "voucher", "balance+voucher", "card", "wire_transfer"] = "balance"
 
     @model_validator(mode="after")
     def _lines_or_cart(self) -> PlaceOrder:
@@ -390,6 +390,7 @@ class OrderOut(Contract):
     paid_voucher: MoneyOut | None = None
     payment_method: str = "balance"
     card_payment_id: str | None = None
+    payment_invoice_id: str | None = None
     confirmed_by: str | None = None
     cancel_status: str | None = None
     status_history: list[dict[str, str]] = Field(default_factory=list)
@@ -599,6 +600,7 @@ class PaymentInvoiceOpened(Event):
     total: MoneyOut
     due_on: date
     claim: bool = True
+    order_id: str | None = None
 
 
 class PaymentInvoiceVoided(Event):
@@ -703,6 +705,17 @@ class OrderChargeRefused(Event):
 class OrderImplemented(Event):
     source = "orders"
     type = "order_implemented"
+    order: OrderOut
+
+
+class PaymentInvoiceRequested(Event):
+    """A service or licence order is to be paid by wire transfer: the invoicing service issues
+    the payment invoice with this ``payment_invoice_id`` (chosen here, so the order shows it at
+    once) for the order's total; when billing reports it paid, the order is implemented."""
+
+    source = "orders"
+    type = "payment_invoice_requested"
+    payment_invoice_id: str
     order: OrderOut
 
 

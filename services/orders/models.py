@@ -76,6 +76,8 @@ class Order(Base):
     paid_voucher_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     payment_method: Mapped[str] = mapped_column(String(20), default="balance")
     card_payment_id: Mapped[str | None] = mapped_column(String(36))  # payment_method card
+    # payment_method wire_transfer: the payment invoice that pays it
+    payment_invoice_id: Mapped[str | None] = mapped_column(String(36), unique=True)
     confirmed_by: Mapped[str | None] = mapped_column(String(10))  # goods: system | manager
     confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # a failed or partially failed order's cancel: pending (its refund not confirmed yet),

@@ -117,6 +117,10 @@ def order(session: Session, account_id: str, order_id: str, *, lock: bool = Fals
     return found
 
 
+def order_paid_by(session: Session, payment_invoice_id: str) -> Order | None:
+    return session.scalars(select(Order).where(Order.payment_invoice_id == payment_invoice_id)).first()
+
+
 def any_order(session: Session, order_id: str, *, lock: bool = False) -> Order:
     """An order of any account (operators)."""
     query = select(Order).where(Order.id == order_id)
@@ -240,9 +244,8 @@ def awaiting_payment(session: Session, older_than: datetime, limit: int) -> list
 ORDER_COLUMNS = (
     Order.id, Order.account_id, Order.status, Order.currency, Order.net_minor, Order.vat_minor,
     Order.total_minor, Order.paid_cash_minor, Order.paid_voucher_minor, Order.payment_method,
-    Order.card_payment_id, Order.confirmed_by, Order.cancel_status, Order.status_history,
-    Order.delete_at,
-    Order.merged_into,
+    Order.card_payment_id, Order.payment_invoice_id, Order.confirmed_by, Order.cancel_status,
+    Order.status_history, Order.delete_at, Order.merged_into,
     Order.po_number, Order.payment_refusal,
     Order.created_at, Order.updated_at,
 )

@@ -34,6 +34,8 @@ from services.common.contracts import (
     OrderOut,
     OrderPaid,
     OrderPartiallyFailed,
+    PaymentInvoiceRequested,
+    PaymentReceived,
     PlaceOrder,
     ProductIn,
     ProductOut,
@@ -247,7 +249,9 @@ class OrdersService(Pingable):
         asking billing again by the same key, settles it later."""
         request = parse(PlaceOrder, data)
         order = self._create_or_resume(account_id, request, request_key, user_id)
-        if order.status == domain.AWAITING_PAYMENT and order.payment_method == "card":
+        if order.status == domain.AWAITING_PAYMENT and order.payment_method == "wire_transfer":
+            pass  # paid when billing reports its payment invoice paid (on_payment_received)
+        elif order.status == domain.AWAITING_PAYMENT and order.payment_method == "card":
             order = self._start_card_payment(order)
         elif order.status == domain.AWAITING_PAYMENT and not order.is_goods:
             order = self._collect_payment(order)
@@ -610,6 +614,20 @@ class OrdersService(Pingable):
         evt = parse(OrderCharged, payload)
         self._pay_and_implement(evt.entry.account_id, evt.order_id, voucher_part(evt.entry.wire()))
 
+    @handles(PaymentReceived)
+    def on_payment_received(self, payload: dict[str, Any]) -> None:
+        """A wire-transfer order's payment invoice is paid in full: the order is paid (it was
+        never charged: the invoice's money settled it) and implemented.  A partial payment
+        changes nothing yet."""
+        evt = parse(PaymentReceived, payload)
+        if evt.payable is None or evt.payable.status != "paid":
+            return
+        order = repository.order_paid_by(self.db.session, evt.payable.payment_invoice_id)
+        if order is None or order.status != domain.AWAITING_PAYMENT:
+            return
+        self.db.session.rollback()
+        self._pay_and_implement(order.account_id, order.id, 0)
+
     @handles(OrderChargeRefused)
     def on_order_charge_refused(self, payload: dict[str, Any]) -> None:
         evt = parse(OrderChargeRefused, payload)
@@ -623,8 +641,8 @@ class OrdersService(Pingable):
         cutoff = utcnow() - timedelta(seconds=self.settings.service_rpc_timeout)
         for order in repository.awaiting_payment(self.db.session, cutoff, RECONCILE_BATCH):
             self.db.session.rollback()
-            if order.payment_method == "card":
-                continue  # settled by the card's outcome, never charged from the balance
+            if order.payment_method in ("card", "wire_transfer"):
+                continue  # settled by the card or the payment invoice, never from the balance
             self._collect_payment(order)
         for order in repository.stuck(self.db.session, cutoff, RECONCILE_BATCH):
             self.db.session.rollback()
@@ -652,8 +670,13 @@ class OrdersService(Pingable):
                         OrderLineIn(sku=item.sku, quantity=item.quantity) for item in items]})
                     repository.clear_cart(session, user_id or "")
                 order = new_order(session, account_id, request, request_key)
+                if request.payment_method == "wire_transfer" and not order.is_goods:
+                    order.payment_invoice_id = str(uuid.uuid4())
                 session.add(order)
                 session.flush()
+                if order.payment_invoice_id is not None:
+                    self.outbox.add(session, PaymentInvoiceRequested(
+                        payment_invoice_id=order.payment_invoice_id, order=order_out(order)))
                 self._mail_placed(session, order)
                 return order
         except IntegrityError:  # the same request arrived twice at once; resume the winner
@@ -1203,6 +1226,7 @@ def order_view_of(order: Any, lines: Any, line_net: str = "net_minor") -> dict[s
         "delete_at": wire_time(order.delete_at) if order.delete_at else None,
         "merged_into": order.merged_into,
         "card_payment_id": order.card_payment_id,
+        "payment_invoice_id": order.payment_invoice_id,
         "po_number": order.po_number,
         "payment_refusal": json.loads(order.payment_refusal) if order.payment_refusal else None,
         "lines": [

@@ -118,3 +118,33 @@ def test_a_card_payment_names_an_amount_or_a_payment_invoice_and_not_another_acc
     testing.wait_for(lambda: owed(stranger) == "10.00", 20, 0.2, "billing never heard of it")
     answer = card_for(customer, theirs.payment_invoice_id)
     assert (answer.status_code, answer.json()["error"]["code"]) == (404, "not_found")
+
+
+def test_a_wire_transfer_order_is_implemented_when_its_payment_invoice_is_paid(
+    product, operator, customer
+):
+    placed = customer.post("/orders", {"lines": [{"sku": "VM-S-1M", "quantity": 10}],
+                                       "payment_method": "wire_transfer"},
+                           headers={"Idempotency-Key": uuid.uuid4().hex})
+    assert placed.status_code == 201, placed.text
+    order = placed.json()
+    assert (order["status"], order["total"]["amount"]) == ("awaiting_payment", "250.00")
+    # what the invoicing service will do with the order's payment_invoice_requested event
+    evt = PaymentInvoiceOpened(
+        payment_invoice_id=order["payment_invoice_id"], account_id=order["account_id"],
+        number=f"PI-2026-{uuid.uuid4().int % 10**6:06d}",
+        wire_reference=rf_reference(uuid.uuid4().int % 10**12),
+        total=MoneyOut(amount="250.00", currency="EUR"), due_on=date.today() + timedelta(days=14),
+        order_id=order["id"])
+    product.publish(evt)
+    testing.wait_for(lambda: owed(customer) == "250.00", 20, 0.2, "billing never heard of it")
+
+    import_statement(operator, FULL_NUMBER=evt.number)
+
+    def completed() -> dict | None:
+        shown = customer.get(f"/orders/{order['id']}").json()
+        return shown if shown["status"] == "completed" else None
+
+    done = testing.wait_for(completed, 20, 0.2, "the paid invoice never completed the order")
+    assert done["paid_cash"]["amount"] == "250.00"
+    assert (owed(customer), cash(customer)) == ("0.00", "0.00")

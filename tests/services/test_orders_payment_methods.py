@@ -91,3 +91,46 @@ def test_a_card_order_waits_for_its_card_and_the_reconciler_never_charges_the_ba
         error=ErrorOut(code="card_declined", message="the card was declined")).wire())
     shown = orders.get_order(ACCOUNT, order["id"])
     assert (shown["status"], shown["payment_refusal"]["code"]) == ("cancelled", "card_declined")
+
+
+def test_a_wire_transfer_order_asks_for_its_payment_invoice_and_is_implemented_when_it_is_paid(
+    orders, billing, outbox, orders_db
+):
+    from sqlalchemy import update
+
+    from services.common.contracts import PayableOut, PaymentReceived
+    from services.common.contracts import utcnow as now
+    from services.orders.models import Order
+
+    order = orders.place_order(ACCOUNT, {"lines": [{"sku": "LIC-SCHED-1Y", "quantity": 1}],
+                                         "payment_method": "wire_transfer"}, uuid.uuid4().hex)
+    (asked,) = outbox.of_type("payment_invoice_requested")
+    assert order["status"] == "awaiting_payment"
+    assert asked.payment_invoice_id == order["payment_invoice_id"] is not None
+    assert str(asked.order.total.amount) == "373.75"
+    with orders_db.session() as session:
+        session.execute(update(Order).values(updated_at=now().replace(year=2020)))
+        session.commit()
+    orders.reconcile_payments()
+    assert billing.calls_of("charge_order") == []
+
+    def received(status: str, paid: str) -> dict:
+        total = MoneyOut(amount="373.75", currency="EUR")
+        return PaymentReceived(
+            entry=LedgerEntryOut(entry_id=str(uuid.uuid4()), account_id=ACCOUNT,
+                                 kind="wire_payment", amount=MoneyOut(amount=paid, currency="EUR"),
+                                 reference="x", balance=MoneyOut(amount="0.00", currency="EUR"),
+                                 created_at=utcnow()),
+            method="wire", payment_id="tx", payable=PayableOut(
+                payment_invoice_id=order["payment_invoice_id"], account_id=ACCOUNT, number="PI-1",
+                wire_reference="RF18539007547034", total=total,
+                paid=MoneyOut(amount=paid, currency="EUR"),
+                remaining=MoneyOut(amount="0.00", currency="EUR"), status=status, claim=True)).wire()
+
+    orders.on_payment_received(received("open", "100.00"))  # a partial payment
+    assert orders.get_order(ACCOUNT, order["id"])["status"] == "awaiting_payment"
+    orders.on_payment_received(received("paid", "373.75"))
+    orders.on_payment_received(received("paid", "373.75"))  # a redelivery
+    done = orders.get_order(ACCOUNT, order["id"])
+    assert (done["status"], done["paid_cash"]["amount"]) == ("completed", "373.75")
+    assert done["lines"][0]["licence_key"]
