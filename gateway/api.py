@@ -423,9 +423,13 @@ async def top_up(
 # -- card payments -------------------------------------------------------------------------------
 
 
+def pay_url(request: Request, card_payment_id: str) -> str:
+    """The processor's page where a card payment is paid."""
+    return f"{request.app.state.settings.console_url.rstrip('/')}/sim/card/{card_payment_id}"
+
+
 def with_pay_url(request: Request, payment: dict[str, Any]) -> dict[str, Any]:
-    base = request.app.state.settings.console_url.rstrip("/")
-    return {**payment, "pay_url": f"{base}/sim/card/{payment['id']}"}
+    return {**payment, "pay_url": pay_url(request, payment["id"])}
 
 
 @router.post("/account/card-payments", status_code=201, tags=["accounts"],
@@ -776,8 +780,7 @@ async def place_order(
 def with_order_pay_url(request: Request, order: dict[str, Any]) -> dict[str, Any]:
     """An order waiting for its card payment carries the processor's page to pay it on."""
     if order.get("card_payment_id") and order.get("status") == "awaiting_payment":
-        base = request.app.state.settings.console_url.rstrip("/")
-        return {**order, "pay_url": f"{base}/sim/card/{order['card_payment_id']}"}
+        return {**order, "pay_url": pay_url(request, order["card_payment_id"])}
     return order
 
 

@@ -34,6 +34,7 @@ from services.common.contracts import MoneyOut, Standing, utcnow
 from services.common.db import UtcDateTime
 from services.common.errors import NotFound
 from services.common.money import Money
+from services.common.pages import newest_first
 
 
 def account(session: Session, account_id: str, *, lock: bool = False) -> Account:
@@ -420,19 +421,13 @@ def payable_quoted(session: Session, references: list[str], words: list[str]) ->
             or next((by_number[w] for w in words if w in by_number), None))
 
 
-def newest_first(query: Any, model: Any, limit: int, after: tuple[datetime, str] | None) -> Any:
-    """A page of ``query`` newest first by (``created_at``, ``id``), after the cursor's key."""
-    if after is not None:
-        query = query.where(tuple_(model.created_at, model.id) < tuple_(*map(literal, after)))
-    return query.order_by(model.created_at.desc(), model.id.desc()).limit(limit)
-
-
 def bank_transactions(session: Session, status: str | None, limit: int,
                       after: tuple[datetime, str] | None) -> list[BankTransaction]:
     query = select(BankTransaction)
     if status is not None:
         query = query.where(BankTransaction.status == status)
-    return list(session.scalars(newest_first(query, BankTransaction, limit, after)))
+    return list(session.scalars(newest_first(query, BankTransaction.created_at, BankTransaction.id,
+                                             limit, after)))
 
 
 # -- payment orders -------------------------------------------------------------------------------
@@ -450,7 +445,8 @@ def payment_orders(session: Session, account_id: str | None, status: str | None,
         query = query.where(PaymentOrder.account_id == account_id)
     if status is not None:
         query = query.where(PaymentOrder.status == status)
-    return list(session.scalars(newest_first(query, PaymentOrder, limit, after)))
+    return list(session.scalars(newest_first(query, PaymentOrder.created_at, PaymentOrder.id, limit,
+                                             after)))
 
 
 def members(session: Session, account_id: str) -> list[User]:

@@ -970,10 +970,7 @@ class BillingService(Pingable):
         leaves the card's money in the cash wallet."""
         assert payment.order_id is not None
         key = f"order:{payment.order_id}:charge"
-        try:
-            if commands.replay(session, Command, "order_charge", key) is not None:
-                return
-        except BusinessError:  # refused before (the card was declined once): cash it is
+        if self._order_charge_settled(session, key):
             return
         entry = repository.record_entry(
             session, account_id=account.id, kind="order_charge",
@@ -985,15 +982,21 @@ class BillingService(Pingable):
         commands.remember(session, Command, "order_charge", key, out.wire())
         self.outbox.add(session, OrderCharged(entry=out, order_id=payment.order_id))
 
+    @staticmethod
+    def _order_charge_settled(session: Session, key: str) -> bool:
+        """Whether the order's charge already has an outcome, a charge or a refusal (then a
+        card's money stays in the cash wallet, and a decline refuses nothing more)."""
+        try:
+            return commands.replay(session, Command, "order_charge", key) is not None
+        except BusinessError:  # refused before
+            return True
+
     def _order_card_declined(self, session: Session, payment: CardPayment) -> None:
         """A declined card refuses its order's charge (announced as ``order_charge_refused``;
         the orders service cancels the order, and the customer may order again)."""
         assert payment.order_id is not None
         key = f"order:{payment.order_id}:charge"
-        try:
-            if commands.replay(session, Command, "order_charge", key) is not None:
-                return
-        except BusinessError:
+        if self._order_charge_settled(session, key):
             return
         refusal = CardDeclined(details={"reason": payment.decline_reason})
         commands.remember_refusal(session, Command, "order_charge", key, refusal)

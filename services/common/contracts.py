@@ -702,53 +702,48 @@ class OrderChargeRefused(Event):
     error: ErrorOut
 
 
-class OrderImplemented(Event):
+class OrderEvent(Event):
+    """Something happened to an order; the event carries the whole order as it is after it."""
+
     source = "orders"
-    type = "order_implemented"
     order: OrderOut
 
 
-class PaymentInvoiceRequested(Event):
+class OrderImplemented(OrderEvent):
+    type = "order_implemented"
+
+
+class PaymentInvoiceRequested(OrderEvent):
     """A service or licence order is to be paid by wire transfer: the invoicing service issues
     the payment invoice with this ``payment_invoice_id`` (chosen here, so the order shows it at
     once) for the order's total; when billing reports it paid, the order is implemented."""
 
-    source = "orders"
     type = "payment_invoice_requested"
     payment_invoice_id: str
-    order: OrderOut
 
 
-class OrderPaid(Event):
+class OrderPaid(OrderEvent):
     """An order's payment is settled; its lines are being implemented."""
 
-    source = "orders"
     type = "order_paid"
-    order: OrderOut
 
 
-class OrderPartiallyFailed(Event):
+class OrderPartiallyFailed(OrderEvent):
     """Some units failed to be implemented (each line's ``failed_quantity``); the failed part
     is cancelled and refunded next."""
 
-    source = "orders"
     type = "order_partially_failed"
-    order: OrderOut
 
 
-class OrderFailed(Event):
-    source = "orders"
+class OrderFailed(OrderEvent):
     type = "order_failed"
-    order: OrderOut
 
 
-class OrderCancelled(Event):
+class OrderCancelled(OrderEvent):
     """The failed part of an order was cancelled and refunded (each line's refunded cash and
     voucher); what remains of it is its successful part."""
 
-    source = "orders"
     type = "order_cancelled"
-    order: OrderOut
 
 
 class BoxLine(Contract):

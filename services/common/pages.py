@@ -12,6 +12,8 @@ import json
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from sqlalchemy import Select, literal, tuple_
+
 from services.common.errors import InvalidRequest
 
 MAX_LIMIT = 200
@@ -33,6 +35,14 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, str] | None:
     except (ValueError, TypeError, binascii.Error):
         raise InvalidRequest("the cursor is not one this list gave out",
                              {"field": "cursor"}) from None
+
+
+def newest_first(query: Select[Any], at: Any, id_: Any, limit: int,
+                 after: tuple[datetime, str] | None) -> Select[Any]:
+    """A page of ``query``: newest first by (``at``, ``id_``), after the cursor's key."""
+    if after is not None:
+        query = query.where(tuple_(at, id_) < tuple_(*map(literal, after)))
+    return query.order_by(at.desc(), id_.desc()).limit(limit)
 
 
 def check_limit(limit: int | None) -> int:

@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Select, literal, select, tuple_, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from services.common.errors import NotFound
+from services.common.pages import newest_first
 from services.invoicing.models import Invoice, InvoiceableOrder, InvoiceApplication, InvoiceCounter
-
-
-def newest_first(query: Select[Any], at: Any, id_: Any, limit: int,
-                 after: tuple[datetime, str] | None) -> Select[Any]:
-    """A page of ``query``: newest first by (``at``, ``id_``), after the cursor."""
-    if after is not None:
-        query = query.where(tuple_(at, id_) < tuple_(*map(literal, after)))
-    return query.order_by(at.desc(), id_.desc()).limit(limit)
 
 
 def invoiceable_orders(session: Session, account_id: str, limit: int,

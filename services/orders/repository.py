@@ -6,11 +6,12 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, delete, literal, or_, select, tuple_, update
+from sqlalchemy import Select, and_, bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.common.contracts import utcnow
 from services.common.errors import NotFound, ProductNotFound
+from services.common.pages import newest_first
 from services.orders.domain import (
     AWAITING_PAYMENT,
     CONFIRMED,
@@ -91,45 +92,29 @@ def clear_cart(session: Session, user_id: str) -> None:
     session.execute(delete(CartItem).where(CartItem.user_id == user_id))
 
 
-def reserve(session: Session, products_by_sku: dict[str, Product], wanted: dict[str, int]
-            ) -> dict[str, int]:
-    """Reserve what stock allows of each SKU, locking the products' rows in SKU order (so
-    concurrent orders queue, never deadlock, and never reserve more than is on hand)."""
-    granted: dict[str, int] = {}
-    for sku in sorted(wanted):
-        locked = session.get(Product, sku, with_for_update=True, populate_existing=True)
-        assert locked is not None
-        products_by_sku[sku] = locked
-        available = max((locked.on_hand or 0) - locked.reserved, 0)
-        granted[sku] = min(wanted[sku], available)
-        locked.reserved += granted[sku]
-    return granted
-
-
-def order(session: Session, account_id: str, order_id: str, *, lock: bool = False) -> Order:
-    """An order of this account; another account's order is as missing as a missing one."""
-    query = select(Order).where(Order.id == order_id, Order.account_id == account_id)
+def order(session: Session, account_id: str | None, order_id: str, *, lock: bool = False) -> Order:
+    """An order of this account (None: of any account, for operators); another account's
+    order is as missing as a missing one."""
+    query = select(Order).where(Order.id == order_id)
+    if account_id is not None:
+        query = query.where(Order.account_id == account_id)
     if lock:
         query = query.with_for_update()
     found = session.scalars(query).first()
     if found is None:
         raise NotFound("no such order", {"order_id": order_id})
     return found
+
+
+def orders_by_id(session: Session, order_ids: set[str]) -> dict[str, Order]:
+    """Orders (their lines too) by id, in one query for the orders and one for the lines."""
+    if not order_ids:
+        return {}
+    return {o.id: o for o in session.scalars(select(Order).where(Order.id.in_(sorted(order_ids))))}
 
 
 def order_paid_by(session: Session, payment_invoice_id: str) -> Order | None:
     return session.scalars(select(Order).where(Order.payment_invoice_id == payment_invoice_id)).first()
-
-
-def any_order(session: Session, order_id: str, *, lock: bool = False) -> Order:
-    """An order of any account (operators)."""
-    query = select(Order).where(Order.id == order_id)
-    if lock:
-        query = query.with_for_update()
-    found = session.scalars(query).first()
-    if found is None:
-        raise NotFound("no such order", {"order_id": order_id})
-    return found
 
 
 def shipment(session: Session, account_id: str | None, shipment_id: str, *,
@@ -155,10 +140,7 @@ def shipments(session: Session, account_id: str | None, order_id: str | None, st
         query = query.where(Shipment.order_id == order_id)
     if status is not None:
         query = query.where(Shipment.status == status)
-    if after is not None:
-        query = query.where(tuple_(Shipment.created_at, Shipment.id) < tuple_(*map(literal, after)))
-    return list(session.scalars(query.order_by(Shipment.created_at.desc(), Shipment.id.desc())
-                                .limit(limit)))
+    return list(session.scalars(newest_first(query, Shipment.created_at, Shipment.id, limit, after)))
 
 
 def provisioning_rules(session: Session, skus: set[str]) -> dict[str, ProvisioningRule]:
@@ -285,9 +267,7 @@ def orders_page_rows(account_id: str | None, limit: int, after: tuple[datetime, 
         page = page.where(Order.account_id == account_id)
     if status is not None:
         page = page.where(Order.status == status)
-    if after is not None:
-        page = page.where(tuple_(Order.created_at, Order.id) < tuple_(*map(literal, after)))
-    chosen = page.order_by(Order.created_at.desc(), Order.id.desc()).limit(limit).subquery()
+    chosen = newest_first(page, Order.created_at, Order.id, limit, after).subquery()
     order = chosen.c
     return (
         select(*(order[c.key] for c in ORDER_COLUMNS), *LINE_COLUMNS)

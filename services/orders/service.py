@@ -59,6 +59,7 @@ from services.common.errors import (
     InsufficientFunds,
     InsufficientStock,
     InvalidRequest,
+    MixedCurrencies,
     NotFound,
     OrderChangedReconfirm,
     OrderFormUnreadable,
@@ -372,7 +373,7 @@ class OrdersService(Pingable):
     def confirm_order(self, order_id: str) -> dict[str, Any]:
         """A manager confirms a goods order awaiting confirmation."""
         with self.db.transaction() as session:
-            order = repository.any_order(session, order_id, lock=True)
+            order = repository.order(session, None, order_id, lock=True)
             if order.status == domain.CONFIRMED:
                 return order_out(order).wire()
             if order.status != domain.AWAITING_CONFIRMATION:
@@ -485,9 +486,11 @@ class OrdersService(Pingable):
                        cursor: str | None = None) -> dict[str, Any]:
         """Shipments newest first (``account_id`` None: every account's, for operators)."""
         size = pages.check_limit(limit)
-        rows = repository.shipments(self.db.session, account_id, order_id, status, size + 1,
+        session = self.db.session
+        rows = repository.shipments(session, account_id, order_id, status, size + 1,
                                     pages.decode_cursor(cursor))
-        items = [shipment_out(self.db.session, row).wire() for row in rows]
+        orders = repository.orders_by_id(session, {row.order_id for row in rows})
+        items = [shipment_out(session, row, orders[row.order_id]).wire() for row in rows]
         return pages.page(items, size, "created_at")
 
     @rpc
@@ -512,7 +515,7 @@ class OrdersService(Pingable):
             if domain.SHIPMENT_STEPS.index(shipment.status) != step - 1:
                 raise OrderNotEditable(f"a shipment that is {shipment.status} cannot be {status}",
                                        {"status": shipment.status})
-            order = repository.any_order(session, shipment.order_id, lock=True)
+            order = repository.order(session, None, shipment.order_id, lock=True)
             lines = shipped_lines(order)
             if status == "assembled":
                 if boxes:
@@ -895,45 +898,33 @@ def new_order(session: Session, account_id: str, request: PlaceOrder, request_ke
     if len(kinds) > 1:
         raise InvalidRequest("goods are ordered apart from services and licences",
                              {"field": "lines"})
+    currencies = {p.currency for p in catalogue.values()}
+    if len(currencies) != 1:
+        raise MixedCurrencies(details={"currencies": sorted(currencies)})
     goods = kinds == {True}
-    granted: dict[str, int] = {}
-    if goods:
-        wanted: dict[str, int] = {}
-        for line in request.lines:
-            wanted[line.sku] = wanted.get(line.sku, 0) + line.quantity
-        granted = repository.reserve(session, catalogue, wanted)
-    priced, approvals = [], []
-    for number, line in enumerate(request.lines, start=1):
-        product = catalogue[line.sku]
-        counted = line.quantity
-        if goods:  # a SKU given twice takes what is left for it line by line
-            approved, reason = domain.approve(line.quantity, granted[line.sku])
-            granted[line.sku] -= approved
-            approvals.append((approved, reason))
-            counted = approved
-        priced.append(domain.PricedLine(
-            line_no=number, sku=product.sku, name=product.name, quantity=counted,
-            unit_price=Money.from_minor(product.unit_price_minor, product.currency),
-            vat_rate_bp=product.vat_rate_bp))
-    sums = domain.totals(priced)
     now = utcnow()
-    return Order(
+    order = Order(
         id=str(uuid.uuid4()), account_id=account_id, request_key=request_key,
-        status=domain.DRAFT if goods else domain.AWAITING_PAYMENT, currency=sums.total.currency,
-        net_minor=sums.net.minor, vat_minor=sums.vat.minor, total_minor=sums.total.minor,
+        status=domain.DRAFT if goods else domain.AWAITING_PAYMENT, currency=currencies.pop(),
         paid_cash_minor=0, paid_voucher_minor=0, payment_method=request.payment_method,
         po_number=request.po_number, created_at=now, updated_at=now,
         lines=[
             OrderLine(
-                line_no=p.line_no, sku=p.sku, name=p.name, kind=catalogue[p.sku].kind,
-                quantity=request.lines[p.line_no - 1].quantity, unit_price_minor=p.unit_price.minor,
-                vat_rate_bp=p.vat_rate_bp, net_minor=p.net.minor, vat_minor=p.vat.minor,
-                gross_minor=p.gross.minor, implementation="pending" if not goods else "none",
-                approved_quantity=approvals[p.line_no - 1][0] if goods else None,
-                rejection_reason=approvals[p.line_no - 1][1] if goods else None)
-            for p in priced
+                line_no=number, sku=line.sku, name=catalogue[line.sku].name,
+                kind=catalogue[line.sku].kind, quantity=line.quantity,
+                unit_price_minor=catalogue[line.sku].unit_price_minor,
+                vat_rate_bp=catalogue[line.sku].vat_rate_bp,
+                implementation="none" if goods else "pending",
+                approved_quantity=0 if goods else None)
+            for number, line in enumerate(request.lines, start=1)
         ],
     )
+    if goods:  # a SKU given twice takes what is left of it line by line
+        repository.lock_products(session, set(catalogue))
+        for ordered in order.lines:
+            regrant(session, ordered, ordered.quantity)
+    reprice(order)
+    return order
 
 
 MAX_QUANTITY = 10_000
@@ -1040,8 +1031,9 @@ def shipped_lines(order: Order) -> list[tuple[str, int]]:
     return [(line.sku, line.approved_quantity) for line in order.lines if line.approved_quantity]
 
 
-def shipment_out(session: Session, shipment: Shipment) -> ShipmentOut:
-    order = repository.any_order(session, shipment.order_id)
+def shipment_out(session: Session, shipment: Shipment, order: Order | None = None) -> ShipmentOut:
+    """A shipment with its order's approved lines (``order``: already loaded)."""
+    order = order or repository.order(session, None, shipment.order_id)
     currency = order.currency
     lines = [line for line in order.lines if line.approved_quantity]
     return ShipmentOut(
