@@ -83,9 +83,10 @@ def ping_when_idle(engine: Engine) -> None:
             raise DisconnectionError(str(error)) from error
 
 
-def migrate(service: str, url: str) -> None:
-    """Bring a service's database to the newest revision.  On PostgreSQL an advisory lock
-    lets several replicas start at once without racing each other's migrations."""
+def migrate(service: str, url: str, revision: str = "head") -> None:
+    """Bring a service's database to the newest revision (or to ``revision``).  On PostgreSQL
+    an advisory lock lets several replicas start at once without racing each other's
+    migrations."""
     script_location = Path(__file__).resolve().parent.parent / service / "migrations"
     config = AlembicConfig()
     config.set_main_option("script_location", str(script_location))
@@ -99,7 +100,7 @@ def migrate(service: str, url: str) -> None:
                 connection.commit()
             try:
                 config.attributes["connection"] = connection
-                command.upgrade(config, "head")
+                command.upgrade(config, revision)
                 connection.commit()
             finally:
                 if not is_sqlite(engine):
