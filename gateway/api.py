@@ -882,15 +882,30 @@ async def set_provisioning_rule(request: Request, sku: str, body: schemas.Provis
     return await call(request, "orders", "set_provisioning_rule", sku, body.model_dump(mode="json"))
 
 
+@router.put("/admin/provisioning-simulator/orders/{order_id}", tags=["operator"],
+            responses=responses(*WRITE, 403, 404))
+async def set_order_provisioning_rule(request: Request, order_id: str,
+                                      body: schemas.OrderProvisioningRuleIn,
+                                      me: Principal = Depends(operator)) -> Any:
+    """How the provisioning simulator implements one order still awaiting payment (all its
+    lines, or one `sku`'s), whatever its SKUs' rules say; 409 `order_not_editable` once it is
+    paid."""
+    return await call(request, "orders", "set_order_provisioning_rule", order_id,
+                      body.model_dump(mode="json"))
+
+
 @router.get("/admin/orders", tags=["operator"], response_model=schemas.Page[OrderOut],
             responses=responses(*SIGNED_IN, 403, 422))
 async def all_orders(request: Request, me: Principal = Depends(operator),
                      status: str | None = Query(None, pattern=r"^[a-z_]{1,30}$"),
                      account_id: str | None = Query(None, max_length=36),
+                     cancel_status: str | None = Query(None, pattern="^(pending|blocked|done)$"),
                      limit: int | None = Limit, cursor: str | None = Cursor) -> Response:
     """Every account's orders, newest first (`?status=awaiting_confirmation` is the managers'
-    queue)."""
-    return await relay(request, "orders", "list_all_orders", status, account_id, limit, cursor)
+    queue; `?cancel_status=pending` lists refunds billing has not confirmed yet, retried by the
+    reconciler, and `blocked` the cancels that wait for a manual one)."""
+    return await relay(request, "orders", "list_all_orders", status, account_id, limit, cursor,
+                       cancel_status)
 
 
 @router.post("/admin/orders/{order_id}/confirm", tags=["operator"], response_model=OrderOut,

@@ -32,6 +32,7 @@ import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from gateway.errors import CardPaymentClosed
 from gateway.pages import page
 from services.common.errors import InvalidRequest
 
@@ -134,6 +135,8 @@ async def submit_card(request: Request, payment_id: str) -> Any:
     payment = await processor_view(request, payment_id)
     if payment is None:
         raise InvalidRequest("no such payment", {"field": "payment_id"})
+    if payment["status"] != "pending":  # paid already, or withdrawn by the seller
+        raise CardPaymentClosed(details={"status": payment["status"]})
     status, reason, late = outcome_of(number)
     settings = request.app.state.settings
     delay = settings.card_sim_delay_seconds if late else 0.0

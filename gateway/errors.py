@@ -47,6 +47,11 @@ class SignatureInvalid(e.BusinessError):
     default_message = "the callback's signature does not match"
 
 
+class CardPaymentClosed(e.BusinessError):
+    code = "card_payment_closed"
+    default_message = "this card payment is no longer open: it was paid, declined or withdrawn"
+
+
 class UpstreamError(e.BusinessError):
     code = "service_error"
     default_message = "a service failed unexpectedly; the request had no effect or can be retried"
@@ -74,6 +79,7 @@ STATUS: dict[type[e.BusinessError], int] = {
     e.BankTransactionMatched: 409,
     e.PaymentInvoiceNotOpen: 409,
     e.CardDeclined: 402,
+    e.PaymentExpired: 409,
     e.VoucherInvalid: 422,
     e.VoucherExpired: 422,
     e.VoucherUsed: 409,
@@ -101,6 +107,7 @@ STATUS: dict[type[e.BusinessError], int] = {
     Forbidden: 403,
     IdempotencyKeyReused: 422,
     IdempotencyInProgress: 409,
+    CardPaymentClosed: 409,
     UpstreamError: 502,
     SignatureInvalid: 400,
 }

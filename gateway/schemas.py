@@ -167,6 +167,11 @@ class ProvisioningRuleIn(Body):
                                      "units fails (a manual POST /orders/{id}/cancel still works)")
 
 
+class OrderProvisioningRuleIn(ProvisioningRuleIn):
+    sku: str | None = Field(None, min_length=1, max_length=64,
+                            description="one of the order's SKUs; omitted: all its lines")
+
+
 class ApplicationIn(Body):
     order_ids: list[str] = Field(min_length=1, max_length=100)
 
@@ -263,7 +268,7 @@ class CardPaymentIn(Body):
 
 class CardPaymentOut(BaseModel):
     id: str
-    status: Literal["pending", "succeeded", "declined"]
+    status: Literal["pending", "succeeded", "declined", "cancelled"]
     amount: dict[str, str]
     decline_reason: str | None
     payment_invoice_id: str | None

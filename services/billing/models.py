@@ -103,7 +103,9 @@ class Payable(Base):
 
 class CardPayment(Base):
     """Money a customer pays by card: ``pending`` until the processor's signed callback says
-    ``succeeded`` (the cash wallet is credited, or a payment invoice paid) or ``declined``."""
+    ``succeeded`` (the cash wallet is credited, or a payment invoice paid) or ``declined``;
+    ``cancelled`` when its order expired unpaid (a success the processor reports anyway still
+    brings its money, to the cash wallet)."""
 
     __tablename__ = "card_payments"
     __table_args__ = (UniqueConstraint("account_id", "request_key",
@@ -117,7 +119,8 @@ class CardPayment(Base):
     purpose: Mapped[str] = mapped_column(String(20))  # top_up | payment_invoice | order
     payment_invoice_id: Mapped[str | None] = mapped_column(String(36))
     order_id: Mapped[str | None] = mapped_column(String(36))
-    status: Mapped[Literal["pending", "succeeded", "declined"]] = mapped_column(String(20))
+    status: Mapped[Literal["pending", "succeeded", "declined", "cancelled"]] = mapped_column(
+        String(20))
     decline_reason: Mapped[str | None] = mapped_column(String(60))
     processor_reference: Mapped[str | None] = mapped_column(String(100))
     entry_id: Mapped[str | None] = mapped_column(String(36))

@@ -107,6 +107,7 @@ from services.common.errors import (
     NotFound,
     OwnerOnly,
     PaymentConflict,
+    PaymentExpired,
     PaymentInvoiceNotOpen,
     PaymentOrderDecided,
     RefundExceedsPayment,
@@ -666,14 +667,20 @@ class BillingService(Pingable):
                 log.error("payment invoice %s ignored: its total %s cannot be owed by an "
                              "account keeping %s", evt.payment_invoice_id, total, account.currency)
                 return
+            withdrawn = commands.replay(session, Command, "payable_withdrawn",
+                                        f"payable:{evt.payment_invoice_id}:withdrawn")
             payable = Payable(payment_invoice_id=evt.payment_invoice_id, account_id=account.id,
                               number=evt.number.strip().upper(),
                               wire_reference=evt.wire_reference.replace(" ", "").upper(),
                               total_minor=total.minor, paid_minor=0, currency=total.currency,
-                              due_on=evt.due_on, claim=evt.claim, status="open",
+                              due_on=evt.due_on, claim=evt.claim,
+                              status="open" if withdrawn is None else "void",
                               opened_at=evt.occurred_at)
             session.add(payable)
-            if evt.claim:
+            if withdrawn is not None:
+                log.info("payment invoice %s opened void: its order %s expired unpaid",
+                         evt.payment_invoice_id, withdrawn["order_id"])
+            elif evt.claim:
                 repository.record_entry(
                     session, account_id=account.id, kind="payment_invoice",
                     reference=f"payment invoice {payable.number}",
@@ -682,31 +689,76 @@ class BillingService(Pingable):
 
     @handles(PaymentInvoiceVoided)
     def on_payment_invoice_voided(self, payload: dict[str, Any]) -> None:
-        """Nothing more is owed on it; what was paid for a claim goes to the cash wallet."""
+        """Nothing more is owed on it; what was already paid for it goes to the cash wallet."""
         evt = parse(PaymentInvoiceVoided, payload)
         with self.db.transaction() as session:
             if not first_delivery(session, ProcessedEvent, "payment_invoice_voided", evt.event_id):
                 return
             account = repository.account(session, evt.account_id, lock=True)
             payable = session.get(Payable, evt.payment_invoice_id, with_for_update=True)
-            if payable is None or payable.account_id != account.id or payable.status == "void":
-                return
-            before = repository.standing_of(session, account)
-            if payable.claim:
-                paid = Money.from_minor(payable.paid_minor, payable.currency)
-                entry = repository.record_entry(
-                    session, account_id=account.id, kind="payment_invoice_void",
-                    reference=f"payment invoice {payable.number}",
-                    idempotency_key=f"payable:{payable.payment_invoice_id}:void",
-                    amount=Money.from_minor(payable.total_minor, payable.currency),
-                    legs=domain.void_claim(account.id, remaining_of(payable), paid))
-                if paid.amount:
-                    self.outbox.add(session, BalanceCredited(entry=self._entry_out(session, entry)))
-            payable.status = "void"
-            found = session.get(OverdueInvoice, payable.payment_invoice_id)
-            if found is not None:
-                session.delete(found)
-            self._announce_standing(session, account, before)
+            if payable is not None and payable.account_id == account.id:
+                self._void_payable(session, account, payable)
+
+    def _void_payable(self, session: Session, account: Account, payable: Payable) -> None:
+        """Close a payment invoice (the account row locked): a claim owes nothing more, and
+        what was paid on it goes to the cash wallet.  Voiding it again changes nothing."""
+        if payable.status == "void":
+            return
+        before = repository.standing_of(session, account)
+        if payable.claim:
+            paid = Money.from_minor(payable.paid_minor, payable.currency)
+            entry = repository.record_entry(
+                session, account_id=account.id, kind="payment_invoice_void",
+                reference=f"payment invoice {payable.number}",
+                idempotency_key=f"payable:{payable.payment_invoice_id}:void",
+                amount=Money.from_minor(payable.total_minor, payable.currency),
+                legs=domain.void_claim(account.id, remaining_of(payable), paid))
+            if paid.amount:
+                self.outbox.add(session, BalanceCredited(entry=self._entry_out(session, entry)))
+        payable.status = "void"
+        found = session.get(OverdueInvoice, payable.payment_invoice_id)
+        if found is not None:
+            session.delete(found)
+        self._announce_standing(session, account, before)
+
+    @rpc
+    def expire_order_payment(self, account_id: str, order_id: str,
+                             payment_invoice_id: str | None = None) -> dict[str, Any]:
+        """The orders service stops waiting for an order's payment.  Decided at once under the
+        account's lock, so nothing can slip between: an order already paid answers how
+        (``charged`` with the charge's entry, or ``paid`` by its payment invoice), one refused
+        answers ``refused`` with the refusal; otherwise it is ``expired``: its charge is
+        refused from now on (``payment_expired``: a late retry charges nothing), its pending
+        card payment is cancelled (a card the processor took anyway brings its money to the
+        cash wallet), and its payment invoice is voided, or refused when it is opened later
+        (what was paid on it goes to the cash wallet).  Asking again answers the same."""
+        key = f"order:{order_id}:charge"
+        with self.db.transaction() as session:
+            account = repository.account(session, account_id, lock=True)
+            try:
+                charged = commands.replay(session, Command, "order_charge", key)
+            except BusinessError as refusal:
+                error = ErrorOut(code=refusal.code, message=refusal.message,
+                                 details=refusal.details).wire()
+                outcome = "expired" if refusal.code == PaymentExpired.code else "refused"
+                return {"outcome": outcome, "error": error}
+            if charged is not None:
+                return {"outcome": "charged", "entry": charged}
+            if payment_invoice_id is not None:
+                payable = session.get(Payable, payment_invoice_id, with_for_update=True)
+                if payable is not None and payable.account_id == account.id:
+                    if payable.status == "paid":
+                        return {"outcome": "paid", "payable": payable_out(payable).wire()}
+                    self._void_payable(session, account, payable)
+                commands.remember(session, Command, "payable_withdrawn",
+                                  f"payable:{payment_invoice_id}:withdrawn", {"order_id": order_id})
+            card = repository.card_payment_by_key(session, account.id, f"order:{order_id}")
+            if card is not None and card.status == "pending":
+                card.status = "cancelled"
+            expired = PaymentExpired(details={"order_id": order_id})
+            commands.remember_refusal(session, Command, "order_charge", key, expired)
+            return {"outcome": "expired", "error": ErrorOut(
+                code=expired.code, message=expired.message, details=expired.details).wire()}
 
     @rpc
     def get_payable(self, payment_invoice_id: str, account_id: str | None = None) -> dict[str, Any]:
@@ -929,7 +981,8 @@ class BillingService(Pingable):
             account = repository.account(session, account_id, lock=True)
             payment = session.get(CardPayment, payment_id, with_for_update=True)
             assert payment is not None
-            if payment.status != "pending" or status == "pending":
+            late_success = payment.status == "cancelled" and status == "succeeded"
+            if (payment.status != "pending" and not late_success) or status == "pending":
                 return card_payment_out(payment).wire()
             payment.status, payment.settled_at = status, utcnow()
             payment.processor_reference = processor_reference
@@ -955,23 +1008,22 @@ class BillingService(Pingable):
             out = self._entry_out(session, entry)
             self.outbox.add(session, PaymentReceived(entry=out, method="card",
                                                      payment_id=payment.id))
-            if payment.order_id is not None:
-                self._charge_order_by_card(session, account, payment, amount)
-            else:
+            if payment.order_id is None or not self._charge_order_by_card(session, account,
+                                                                           payment, amount):
                 self.outbox.add(session, BalanceCredited(entry=out))
             self._announce_standing(session, account, before)
             return card_payment_out(payment).wire()
 
     def _charge_order_by_card(self, session: Session, account: Account, payment: CardPayment,
-                              amount: Money) -> None:
+                              amount: Money) -> bool:
         """The card's money pays its order: the order's charge (keyed by the order, as
         ``charge_order`` keys it) is made from what the card brought, in the same transaction,
-        and announced as ``order_charged``.  An order charged already (it cannot be twice)
-        leaves the card's money in the cash wallet."""
+        and announced as ``order_charged``.  An order charged already (it cannot be twice) or
+        expired leaves the card's money in the cash wallet (False)."""
         assert payment.order_id is not None
         key = f"order:{payment.order_id}:charge"
         if self._order_charge_settled(session, key):
-            return
+            return False
         entry = repository.record_entry(
             session, account_id=account.id, kind="order_charge",
             reference=f"order {payment.order_id}", idempotency_key=key, amount=amount,
@@ -981,6 +1033,7 @@ class BillingService(Pingable):
         out = self._entry_out(session, entry)
         commands.remember(session, Command, "order_charge", key, out.wire())
         self.outbox.add(session, OrderCharged(entry=out, order_id=payment.order_id))
+        return True
 
     @staticmethod
     def _order_charge_settled(session: Session, key: str) -> bool:

@@ -39,13 +39,18 @@ class Settings(BaseSettings):
     event_retry_backoff: float = Field(1.0, gt=0, description="seconds before the first retry")
     reconcile_interval: float = Field(5.0, gt=0, description="seconds between reconciler passes")
     orders_timer_interval: float = Field(5.0, gt=0, description="seconds between the orders "
-                                         "service's passes over merge deletions and retention")
+                                         "service's passes over merge deletions, retention "
+                                         "and unpaid expiry")
     orders_merged_delete_after_seconds: float = Field(
         300.0, ge=0, description="a merged order is deleted this long after the merge, plus up "
         "to as much again (the seed's 5-10 minutes)")
     orders_confirmed_retention_seconds: float = Field(
         864000.0, gt=0, description="a manager-confirmed goods order not sent for shipment "
         "within this is deleted and its stock returned")
+    orders_unpaid_expiry_seconds: float = Field(
+        1209600.0, gt=0, description="a service or licence order still awaiting payment this "
+        "long after it was placed expires (cancelled, nothing charged, its card payment and "
+        "payment invoice withdrawn)")
     orders_manager_confirmation: str = Field(
         "never", pattern=r"^(never|always|above:\d+(\.\d{1,2})?)$",
         description="when a manager confirms a goods order: never, always, or above:<total>")

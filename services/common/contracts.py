@@ -630,7 +630,7 @@ class PayableOut(Contract):
 class CardPaymentOut(Contract):
     id: str
     account_id: str
-    status: Literal["pending", "succeeded", "declined"]
+    status: Literal["pending", "succeeded", "declined", "cancelled"]
     amount: MoneyOut
     decline_reason: str | None
     payment_invoice_id: str | None
@@ -709,6 +709,13 @@ class OrderEvent(Event):
     order: OrderOut
 
 
+class OrderPlaced(OrderEvent):
+    """A new order: services and licences awaiting payment, or goods checked against stock
+    (a draft)."""
+
+    type = "order_placed"
+
+
 class OrderImplemented(OrderEvent):
     type = "order_implemented"
 
@@ -740,10 +747,23 @@ class OrderFailed(OrderEvent):
 
 
 class OrderCancelled(OrderEvent):
-    """The failed part of an order was cancelled and refunded (each line's refunded cash and
-    voucher); what remains of it is its successful part."""
+    """An order was cancelled.  ``failed_lines``: the failed part of a paid order was cancelled
+    and refunded (each line's refunded cash and voucher; ``order_refunded`` says the refund);
+    what remains of it is its successful part.  ``payment_expired``: it was not paid in time,
+    nothing was charged, and its payment invoice (if any) is void.  ``payment_refused``:
+    billing refused its payment (``payment_refusal`` says why)."""
 
     type = "order_cancelled"
+    reason: Literal["failed_lines", "payment_expired", "payment_refused"] = "failed_lines"
+
+
+class OrderRefunded(OrderEvent):
+    """Billing refunded part of an order's payment, each part to the wallet it came from."""
+
+    type = "order_refunded"
+    refund_id: str
+    cash: MoneyOut
+    voucher: MoneyOut
 
 
 class BoxLine(Contract):
@@ -810,7 +830,7 @@ class DocumentReady(Event):
 Language = Literal["en", "sv", "ru"]
 MailTemplate = Literal["verify_email", "reset_password", "einvoice_unavailable",
                        "payment_order_decided", "invite_member", "order_placed",
-                       "order_completed", "shipment_status"]
+                       "order_completed", "shipment_status", "order_status"]
 
 
 class MailRequested(Event):

@@ -183,6 +183,12 @@ class CardDeclined(BusinessError):
 
 
 @shared
+class PaymentExpired(BusinessError):
+    code = "payment_expired"
+    default_message = "the order was not paid in time and has expired; nothing was charged"
+
+
+@shared
 class PaymentInvoiceNotOpen(BusinessError):
     code = "payment_invoice_not_open"
     default_message = "this payment invoice is no longer open for payment"

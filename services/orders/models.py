@@ -174,16 +174,32 @@ class ShipmentCounter(Base):
     last: Mapped[int] = mapped_column(Integer)
 
 
-class ProvisioningRule(Base):
+class SimulatedOutcome:
+    """What the provisioning simulator does with a line (see ``provisioning``)."""
+
+    outcome: Mapped[str] = mapped_column(String(12))  # succeed | fail | fail_units
+    failed_units: Mapped[int] = mapped_column(Integer, default=0)
+    delay_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    cancel_fails: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ProvisioningRule(SimulatedOutcome, Base):
     """How the provisioning simulator treats a SKU (none: every unit succeeds at once)."""
 
     __tablename__ = "provisioning_rules"
 
     sku: Mapped[str] = mapped_column(String(64), primary_key=True)
-    outcome: Mapped[str] = mapped_column(String(12))  # succeed | fail | fail_units
-    failed_units: Mapped[int] = mapped_column(Integer, default=0)
-    delay_seconds: Mapped[float] = mapped_column(Float, default=0.0)
-    cancel_fails: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class OrderProvisioningRule(SimulatedOutcome, Base):
+    """How the simulator treats one order's lines of a SKU (``*``: all its lines), before the
+    SKU's own rule."""
+
+    __tablename__ = "order_provisioning_rules"
+
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 
 class AccountContact(Base):

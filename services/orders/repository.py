@@ -25,12 +25,15 @@ from services.orders.models import (
     CartItem,
     Order,
     OrderLine,
+    OrderProvisioningRule,
     Product,
     ProvisioningRule,
     Shipment,
     ShipmentCounter,
+    SimulatedOutcome,
     note_status,
 )
+from services.orders.provisioning import EVERY_LINE
 
 
 def products(session: Session, include_inactive: bool = False) -> list[Product]:
@@ -143,11 +146,19 @@ def shipments(session: Session, account_id: str | None, order_id: str | None, st
     return list(session.scalars(newest_first(query, Shipment.created_at, Shipment.id, limit, after)))
 
 
-def provisioning_rules(session: Session, skus: set[str]) -> dict[str, ProvisioningRule]:
-    if not skus:
-        return {}
-    return {r.sku: r for r in session.scalars(
-        select(ProvisioningRule).where(ProvisioningRule.sku.in_(sorted(skus))))}
+def provisioning_rules(session: Session, order: Order) -> dict[str, SimulatedOutcome]:
+    """The simulator's rule for each of the order's SKUs that has one: the order's own for
+    that SKU, else the order's for all its lines, else the SKU's."""
+    skus = sorted({line.sku for line in order.lines})
+    found: dict[str, SimulatedOutcome] = {r.sku: r for r in session.scalars(
+        select(ProvisioningRule).where(ProvisioningRule.sku.in_(skus)))}
+    own = {r.sku: r for r in session.scalars(
+        select(OrderProvisioningRule).where(OrderProvisioningRule.order_id == order.id))}
+    for sku in skus:
+        rule = own.get(sku) or own.get(EVERY_LINE)
+        if rule is not None:
+            found[sku] = rule
+    return found
 
 
 def stuck(session: Session, older_than: datetime, limit: int) -> list[Order]:
@@ -212,13 +223,14 @@ def transition(session: Session, order_id: str, from_status: str, to_status: str
     return won
 
 
-def awaiting_payment(session: Session, older_than: datetime, limit: int) -> list[Order]:
+def awaiting_payment(session: Session, older_than: datetime, limit: int,
+                     placed: bool = False) -> list[Order]:
+    """Orders awaiting payment, untouched since ``older_than`` (``placed``: placed before it),
+    the longest waiting first."""
+    since = Order.created_at if placed else Order.updated_at
     return list(session.scalars(
-        select(Order)
-        .where(Order.status == AWAITING_PAYMENT, Order.updated_at < older_than)
-        .order_by(Order.updated_at)
-        .limit(limit)
-    ))
+        select(Order).where(Order.status == AWAITING_PAYMENT, since < older_than)
+        .order_by(since).limit(limit)))
 
 
 # -- hot reads: one query, on an autocommit connection (see WorkerDatabase.read) ------------------
@@ -259,14 +271,16 @@ def order_rows(account_id: str, order_id: str) -> tuple[Select[Any], dict[str, s
 
 
 def orders_page_rows(account_id: str | None, limit: int, after: tuple[datetime, str] | None,
-                     status: str | None = None) -> Select[Any]:
+                     status: str | None = None, cancel_status: str | None = None) -> Select[Any]:
     """Up to ``limit`` orders of this account (None: of every account), newest first, after
-    the cursor, in a status if given; with lines."""
+    the cursor, in a status (and a cancel status) if given; with lines."""
     page = select(Order)
     if account_id is not None:
         page = page.where(Order.account_id == account_id)
     if status is not None:
         page = page.where(Order.status == status)
+    if cancel_status is not None:
+        page = page.where(Order.cancel_status == cancel_status)
     chosen = newest_first(page, Order.created_at, Order.id, limit, after).subquery()
     order = chosen.c
     return (

@@ -34,6 +34,8 @@ from services.common.contracts import (
     OrderOut,
     OrderPaid,
     OrderPartiallyFailed,
+    OrderPlaced,
+    OrderRefunded,
     PaymentInvoiceRequested,
     PaymentReceived,
     PlaceOrder,
@@ -66,6 +68,7 @@ from services.common.errors import (
     OrderNotCancellable,
     OrderNotEditable,
     OrderNotMergeable,
+    PaymentExpired,
     ProductInactive,
     ProductSkuTaken,
     ServiceTimeout,
@@ -80,6 +83,7 @@ from services.orders.models import (
     CartItem,
     Order,
     OrderLine,
+    OrderProvisioningRule,
     OutboxMessage,
     Product,
     ProvisioningRule,
@@ -146,7 +150,8 @@ class OrdersService(Pingable):
                         if line.sku == sku:
                             line.unit_price_minor = price
                             line.vat_rate_bp = int(wanted.vat_rate * 100)
-                    system_changed(order)
+                    if system_changed(order):
+                        self._mail_changed(session, order)
             if (wanted.kind == domain.GOODS) != (product.kind == domain.GOODS):
                 if product.reserved:
                     raise InvalidRequest("orders hold this product's stock: it stays goods",
@@ -166,7 +171,8 @@ class OrdersService(Pingable):
             if product.kind != domain.GOODS:
                 raise InvalidRequest("only goods have stock", {"field": "sku"})
             product.on_hand, product.updated_at = on_hand, utcnow()
-            take_back(product, holding)
+            for order in take_back(product, holding):
+                self._mail_changed(session, order)
             return product_out(product).wire()
 
     # -- the cart -----------------------------------------------------------------------------------
@@ -256,7 +262,7 @@ class OrdersService(Pingable):
             order = self._start_card_payment(order)
         elif order.status == domain.AWAITING_PAYMENT and not order.is_goods:
             order = self._collect_payment(order)
-        if order.payment_refusal is not None:
+        if order.payment_refusal is not None and not expired(order):
             raise refusal_of(order)
         return order_out(order).wire()
 
@@ -277,11 +283,14 @@ class OrdersService(Pingable):
 
     @rpc
     def list_all_orders(self, status: str | None = None, account_id: str | None = None,
-                        limit: int | None = None, cursor: str | None = None) -> dict[str, Any]:
-        """Operators: every account's orders newest first, by status or account."""
+                        limit: int | None = None, cursor: str | None = None,
+                        cancel_status: str | None = None) -> dict[str, Any]:
+        """Operators: every account's orders newest first, by status, account or cancel status
+        (``pending``: refunds billing has not confirmed yet; ``blocked``: cancels to do by hand)."""
         size = pages.check_limit(limit)
         rows = self.db.read(repository.orders_page_rows(account_id, size + 1,
-                                                        pages.decode_cursor(cursor), status))
+                                                        pages.decode_cursor(cursor), status,
+                                                        cancel_status))
         return pages.page(order_view(rows), size, "created_at")
 
     # -- goods: the draft, confirmation and shipment ---------------------------------------------
@@ -382,6 +391,7 @@ class OrdersService(Pingable):
             order.status, order.confirmed_by, order.confirmed_at = (
                 domain.CONFIRMED, "manager", utcnow())
             order.updated_at = utcnow()
+            self._mail_step(session, order, "confirmed")
             return order_out(order).wire()
 
     @rpc
@@ -461,9 +471,10 @@ class OrdersService(Pingable):
 
     def _timers(self, now: datetime) -> dict[str, int]:
         """Delete merged originals that are due, and manager-confirmed goods orders not sent
-        for shipment within ``ORDERS_CONFIRMED_RETENTION_SECONDS`` (their stock returned).
-        Rows are taken with ``SKIP LOCKED``, so replicas running this at once share the work
-        and never delete (or return stock) twice."""
+        for shipment within ``ORDERS_CONFIRMED_RETENTION_SECONDS`` (their stock returned, the
+        customer told); expire orders unpaid for ``ORDERS_UNPAID_EXPIRY_SECONDS``.  Rows are
+        taken with ``SKIP LOCKED``, so replicas running this at once share the work and never
+        delete (or return stock) twice."""
         with self.db.transaction() as session:
             merged = repository.due_for_deletion(session, now, TIMER_BATCH)
             for order in merged:
@@ -476,7 +487,39 @@ class OrdersService(Pingable):
                 for line in order.lines:
                     regrant(session, line, 0)
                 order.status, order.updated_at = domain.DELETED, now
-        return {"merged_deleted": len(merged), "retention_deleted": len(expired)}
+                self._mail(session, order, "order_status", "deleted",
+                           {"status": "deleted",
+                            "retention_days": str(max(round(retention.total_seconds() / 86400), 1))})
+        return {"merged_deleted": len(merged), "retention_deleted": len(expired),
+                "unpaid_expired": self._expire_unpaid(now)}
+
+    def _expire_unpaid(self, now: datetime) -> int:
+        """Service and licence orders still awaiting payment ``ORDERS_UNPAID_EXPIRY_SECONDS``
+        after they were placed.  Billing decides each at once (``expire_order_payment``): paid
+        after all (the order is paid and implemented as any other), refused, or expired (the
+        order is cancelled with ``payment_expired`` and nothing is ever charged for it).  A
+        billing that does not answer leaves the order waiting for the next pass; replicas
+        asking at once get the same answer, and one of them wins the transition."""
+        cutoff = now - timedelta(seconds=self.settings.orders_unpaid_expiry_seconds)
+        count = 0
+        for order in repository.awaiting_payment(self.db.session, cutoff, TIMER_BATCH,
+                                                  placed=True):
+            account_id, order_id, invoice_id = order.account_id, order.id, order.payment_invoice_id
+            self.db.session.rollback()
+            try:
+                said = self.billing.expire_order_payment(account_id, order_id, invoice_id)
+            except (ServiceTimeout, ServiceUnavailable) as unknown:
+                log.warning("order %s is due to expire, but billing did not answer: %s",
+                            order_id, unknown)
+                continue
+            if said["outcome"] == "charged":
+                self._pay_and_implement(account_id, order_id, voucher_part(said["entry"]))
+            elif said["outcome"] == "paid":
+                self._pay_and_implement(account_id, order_id, 0)
+            else:
+                refused = self._refuse(account_id, order_id, ErrorOut.model_validate(said["error"]))
+                count += expired(refused)
+        return count
 
     # -- shipments ----------------------------------------------------------------------------------
 
@@ -603,12 +646,28 @@ class OrdersService(Pingable):
                      "link": link, **context}))
 
     def _mail_placed(self, session: Session, order: Order) -> None:
-        contact = session.get(AccountContact, order.account_id)
-        language = contact.language if contact is not None else "en"
         total = Money.from_minor(order.total_minor, order.currency)
         self._mail(session, order, "order_placed", "placed", {
             "po_number": order.po_number or "", "total": f"{total.amount} {total.currency}",
-            "goods": "yes" if order.is_goods else "", "lines": lines_text(order, language)})
+            "goods": "yes" if order.is_goods else "",
+            "lines": lines_text(order, self._language(session, order))})
+
+    @staticmethod
+    def _language(session: Session, order: Order) -> str:
+        contact = session.get(AccountContact, order.account_id)
+        return contact.language if contact is not None else "en"
+
+    def _mail_changed(self, session: Session, order: Order) -> None:
+        """The system changed a confirmed order: the customer is asked to confirm it again."""
+        self._mail_step(session, order, "changed",
+                        lines=lines_text(order, self._language(session, order)))
+
+    def _mail_step(self, session: Session, order: Order, status: str, **context: str) -> None:
+        """A step a goods order may take more than once (confirmed, changed): one mail each
+        time it takes it."""
+        history = json.loads(order.status_history) if order.status_history else []
+        self._mail(session, order, "order_status", f"{status}:{len(history)}",
+                   {"status": status, **context})
 
     # -- learning how a charge ended -----------------------------------------------------------
 
@@ -677,9 +736,11 @@ class OrdersService(Pingable):
                     order.payment_invoice_id = str(uuid.uuid4())
                 session.add(order)
                 session.flush()
+                placed = order_out(order)
+                self.outbox.add(session, OrderPlaced(order=placed))
                 if order.payment_invoice_id is not None:
                     self.outbox.add(session, PaymentInvoiceRequested(
-                        payment_invoice_id=order.payment_invoice_id, order=order_out(order)))
+                        payment_invoice_id=order.payment_invoice_id, order=placed))
                 self._mail_placed(session, order)
                 return order
         except IntegrityError:  # the same request arrived twice at once; resume the winner
@@ -724,11 +785,20 @@ class OrdersService(Pingable):
         return self._pay_and_implement(order.account_id, order.id, voucher_part(charged))
 
     def _refuse(self, account_id: str, order_id: str, error: ErrorOut) -> Order:
-        """Billing refused the payment: the order is cancelled, and kept with the reason."""
+        """Billing refused the payment, or it expired: the order is cancelled, kept with the
+        reason, and announced (``order_cancelled``); the customer is told of an expiry."""
         with self.db.transaction() as session:
-            repository.transition(session, order_id, domain.AWAITING_PAYMENT, domain.CANCELLED,
-                                  payment_refusal=json.dumps(error.wire()))
-            return repository.order(session, account_id, order_id)
+            won = repository.transition(session, order_id, domain.AWAITING_PAYMENT,
+                                        domain.CANCELLED, payment_refusal=json.dumps(error.wire()))
+            order = repository.order(session, account_id, order_id)
+            if won:
+                lapsed = expired(order)
+                self.outbox.add(session, OrderCancelled(
+                    order=order_out(order),
+                    reason="payment_expired" if lapsed else "payment_refused"))
+                if lapsed:
+                    self._mail(session, order, "order_status", "expired", {"status": "expired"})
+            return order
 
     def _pay_and_implement(self, account_id: str, order_id: str, voucher_minor: int) -> Order:
         """Mark the order paid (``voucher_minor`` of it by the voucher wallet, the rest cash,
@@ -747,7 +817,7 @@ class OrdersService(Pingable):
             parts = domain.split_lines([line.gross_minor for line in order.lines], voucher_minor)
             for line, (cash, voucher) in zip(order.lines, parts, strict=True):
                 line.paid_cash_minor, line.paid_voucher_minor = cash, voucher
-            rules = repository.provisioning_rules(session, {line.sku for line in order.lines})
+            rules = repository.provisioning_rules(session, order)
             if provisioning.delay(rules) > 0:
                 order.status, order.updated_at = domain.IMPLEMENTING, utcnow()
                 self.outbox.add(session, OrderPaid(order=order_out(order)))
@@ -764,7 +834,7 @@ class OrdersService(Pingable):
         order = repository.order(self.db.session, account_id, order_id)
         if order.status != domain.IMPLEMENTING:
             return
-        rules = repository.provisioning_rules(self.db.session, {ln.sku for ln in order.lines})
+        rules = repository.provisioning_rules(self.db.session, order)
         self.db.session.rollback()
         eventlet.sleep(provisioning.delay(rules))  # the platform taking its time
         self._implement_now(account_id, order_id)
@@ -774,8 +844,7 @@ class OrdersService(Pingable):
             order = repository.order(session, account_id, order_id, lock=True)
             if order.status != domain.IMPLEMENTING:
                 return order
-            self._implement(session, order,
-                            repository.provisioning_rules(session, {ln.sku for ln in order.lines}))
+            self._implement(session, order, repository.provisioning_rules(session, order))
         return self._cancel_failed(account_id, order_id) if order.cancel_status == "pending" else order
 
     def _implement(self, session: Session, order: Order, rules: dict[str, Any]) -> None:
@@ -848,7 +917,17 @@ class OrdersService(Pingable):
             found.status = (domain.CANCELLED if found.status == domain.FAILED
                             else domain.PARTIALLY_CANCELLED)
             found.cancel_status, found.updated_at = "done", utcnow()
-            self.outbox.add(session, OrderCancelled(order=order_out(found)))
+            out = order_out(found)
+            self.outbox.add(session, OrderCancelled(order=out))
+            cash_back = MoneyOut.minor(cash, found.currency)
+            voucher_back = MoneyOut.minor(voucher, found.currency)
+            if cash + voucher:
+                self.outbox.add(session, OrderRefunded(
+                    order=out, refund_id=f"order:{order_id}:cancel", cash=cash_back,
+                    voucher=voucher_back))
+            self._mail(session, found, "order_status", "cancelled", {
+                "status": found.status, "refunded_cash": money_text(cash_back),
+                "refunded_voucher": money_text(voucher_back) if voucher else ""})
             return found
 
     # -- the provisioning simulator ----------------------------------------------------------------
@@ -856,23 +935,61 @@ class OrdersService(Pingable):
     @rpc
     def set_provisioning_rule(self, sku: str, data: dict[str, Any]) -> dict[str, Any]:
         """An operator tells the simulator how to treat a SKU."""
-        outcome = data.get("outcome")
-        if outcome not in provisioning.OUTCOMES:
-            raise InvalidRequest("the outcome is succeed, fail or fail_units", {"field": "outcome"})
-        failed = data.get("failed_units") or 0
-        delay_seconds = data.get("delay_seconds") or 0
-        if outcome == "fail_units" and (not isinstance(failed, int) or failed < 1):
-            raise InvalidRequest("fail_units needs failed_units of 1 or more", {"field": "failed_units"})
-        if not isinstance(delay_seconds, int | float) or not 0 <= delay_seconds <= 600:
-            raise InvalidRequest("delay_seconds is 0 to 600", {"field": "delay_seconds"})
         with self.db.transaction() as session:
             repository.product(session, sku, addressed=True)
             rule = session.get(ProvisioningRule, sku) or ProvisioningRule(sku=sku)
-            rule.outcome, rule.failed_units = outcome, failed if outcome == "fail_units" else 0
-            rule.delay_seconds, rule.cancel_fails = float(delay_seconds), bool(data.get("cancel_fails"))
+            write_rule(rule, data)
             session.add(rule)
-            return {"sku": sku, "outcome": rule.outcome, "failed_units": rule.failed_units,
-                    "delay_seconds": rule.delay_seconds, "cancel_fails": rule.cancel_fails}
+            return {"sku": sku, **rule_out(rule)}
+
+    @rpc
+    def set_order_provisioning_rule(self, order_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        """An operator tells the simulator how to treat one order still awaiting payment: all
+        its lines, or (``sku``) one of them; this wins over the SKU's own rule."""
+        sku = data.get("sku") or provisioning.EVERY_LINE
+        with self.db.transaction() as session:
+            order = repository.order(session, None, order_id, lock=True)
+            if order.status != domain.AWAITING_PAYMENT:
+                raise OrderNotEditable("the simulator is told about an order before it is paid",
+                                       {"status": order.status})
+            if sku != provisioning.EVERY_LINE and all(ln.sku != sku for ln in order.lines):
+                raise InvalidRequest("the order has no line of this SKU", {"field": "sku"})
+            rule = (session.get(OrderProvisioningRule, (order_id, sku))
+                    or OrderProvisioningRule(order_id=order_id, sku=sku))
+            write_rule(rule, data)
+            session.add(rule)
+            return {"order_id": order_id, "sku": None if sku == provisioning.EVERY_LINE else sku,
+                    **rule_out(rule)}
+
+
+def write_rule(rule: ProvisioningRule | OrderProvisioningRule, data: dict[str, Any]) -> None:
+    """The simulator's rule from an operator's ``{outcome, failed_units?, delay_seconds?,
+    cancel_fails?}``, checked."""
+    outcome = data.get("outcome")
+    if outcome not in provisioning.OUTCOMES:
+        raise InvalidRequest("the outcome is succeed, fail or fail_units", {"field": "outcome"})
+    failed = data.get("failed_units") or 0
+    delay_seconds = data.get("delay_seconds") or 0
+    if outcome == "fail_units" and (not isinstance(failed, int) or failed < 1):
+        raise InvalidRequest("fail_units needs failed_units of 1 or more", {"field": "failed_units"})
+    if not isinstance(delay_seconds, int | float) or not 0 <= delay_seconds <= 600:
+        raise InvalidRequest("delay_seconds is 0 to 600", {"field": "delay_seconds"})
+    rule.outcome, rule.failed_units = outcome, failed if outcome == "fail_units" else 0
+    rule.delay_seconds, rule.cancel_fails = float(delay_seconds), bool(data.get("cancel_fails"))
+
+
+def rule_out(rule: ProvisioningRule | OrderProvisioningRule) -> dict[str, Any]:
+    return {"outcome": rule.outcome, "failed_units": rule.failed_units,
+            "delay_seconds": rule.delay_seconds, "cancel_fails": rule.cancel_fails}
+
+
+def expired(order: Order) -> bool:
+    """Whether the order was cancelled because it was not paid in time."""
+    return order.payment_refusal is not None and f'"{PaymentExpired.code}"' in order.payment_refusal
+
+
+def money_text(money: MoneyOut) -> str:
+    return f"{money.amount} {money.currency}"
 
 
 def refusal_of(order: Order) -> BusinessError:
@@ -930,14 +1047,15 @@ def new_order(session: Session, account_id: str, request: PlaceOrder, request_ke
 MAX_QUANTITY = 10_000
 
 
-def take_back(product: Product, holding: list[Order]) -> None:
+def take_back(product: Product, holding: list[Order]) -> list[Order]:
     """Stock on hand fell below what orders being edited reserve: take the difference back,
     first from drafts (nothing confirmed yet), newest first, then from the most recently
     confirmed orders (they become ``changed``, with lower approved quantities, to be
     confirmed again).  Locked orders keep theirs."""
     excess = product.reserved - (product.on_hand or 0)
+    changed: list[Order] = []
     if excess <= 0:
-        return
+        return changed
     newest_first = sorted(holding, key=lambda o: (o.confirmed_at is None,
                                                   o.confirmed_at or o.created_at), reverse=True)
     for order in newest_first:
@@ -951,18 +1069,22 @@ def take_back(product: Product, holding: list[Order]) -> None:
             line.rejection_reason = domain.PARTLY_IN_STOCK if line.approved_quantity else domain.OUT_OF_STOCK
             product.reserved -= taken
             excess -= taken
-            system_changed(order)
+            if system_changed(order) and order not in changed:
+                changed.append(order)
         if excess <= 0:
             break
+    return changed
 
 
-def system_changed(order: Order) -> None:
+def system_changed(order: Order) -> bool:
     """The system altered a goods order (stock or a price): repriced; a confirmed one is
-    ``changed`` and must be sent for confirmation again."""
+    ``changed`` and must be sent for confirmation again (True)."""
     reprice(order)
+    order.updated_at = utcnow()
     if order.status in (domain.CONFIRMED, domain.AWAITING_CONFIRMATION):
         order.status = domain.CHANGED
-    order.updated_at = utcnow()
+        return True
+    return False
 
 
 def merged_order(account_id: str, request_key: str, originals: list[Order]) -> Order:

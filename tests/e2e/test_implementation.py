@@ -79,3 +79,31 @@ def test_slow_provisioning_shows_implementing_and_a_licence_gets_its_key(operato
 
     done = testing.wait_for(completed, 20, 0.2, "the slow implementation never finished")
     assert len(done["lines"][0]["licence_key"]) == 19
+
+
+def test_one_orders_simulator_rule_fails_it_while_the_same_product_succeeds_elsewhere(
+        operator, customer):
+    import httpx
+
+    sku = sku_like(operator)
+    failing, succeeding = place(customer, sku, 2, "card"), place(customer, sku, 2, "card")
+    told = operator.http.put(f"/admin/provisioning-simulator/orders/{failing['id']}",
+                             json={"outcome": "fail_units", "failed_units": 1},
+                             headers=operator.headers())
+    assert told.status_code == 200, told.text
+    for order in (failing, succeeding):
+        paid = httpx.post(order["pay_url"], json={"card_number": "4242424242424242",
+                                                  "expiry": "12/30", "cvc": "123"})
+        assert paid.status_code == 200, paid.text
+
+    def settled(order_id: str) -> dict | None:
+        shown = customer.get(f"/orders/{order_id}").json()
+        return shown if shown["status"] in ("completed", "partially_cancelled") else None
+
+    assert testing.wait_for(lambda: settled(failing["id"]), 15)["status"] == "partially_cancelled"
+    assert testing.wait_for(lambda: settled(succeeding["id"]), 15)["status"] == "completed"
+    assert wallets(customer) == ("25.00", "0.00")  # the failed unit's 20.00 + VAT, as cash
+    paid_already = operator.http.put(f"/admin/provisioning-simulator/orders/{failing['id']}",
+                                     json={"outcome": "fail"}, headers=operator.headers())
+    assert (paid_already.status_code, paid_already.json()["error"]["code"]) == (
+        409, "order_not_editable")

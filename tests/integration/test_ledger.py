@@ -21,7 +21,7 @@ from services.billing.service import BillingService
 from services.common import testing
 from services.common.contracts import MoneyOut, PaymentInvoiceOpened
 from services.common.db import make_engine
-from services.common.errors import InsufficientFunds, NotFound, PaymentConflict
+from services.common.errors import BusinessError, InsufficientFunds, NotFound, PaymentConflict
 
 
 def register(rpc) -> str:
@@ -221,6 +221,53 @@ def test_a_wire_and_a_card_paying_one_payment_invoice_at_once_pay_it_once_and_th
     shown = rpc.billing.get_payable(opened.payment_invoice_id)
     assert (shown["status"], shown["paid"]["amount"]) == ("paid", "250.00")
     assert rpc.billing.get_account(account_id)["cash_balance"]["amount"] == "750.00"
+    engine = make_engine(database_urls["billing"])
+    with Session(engine) as session:
+        assert list(ledger_check.problems(session)) == []
+    engine.dispose()
+
+
+def test_an_order_racing_its_expiry_is_either_paid_or_expired_never_both(run_services, rpc,
+                                                                        rpc_factory, database_urls):
+    """Per order, at once: the card's success callback (twice), the expiry, and the orders
+    service's retried balance charge.  Each order ends one way: its charge made from the card
+    (and nothing in cash), or expired with the card's money in the cash wallet."""
+    run_services(BillingService, BillingService)
+    account_id = register(rpc)
+    credit(rpc, account_id, "1000.00")
+    orders = [str(uuid.uuid4()) for _ in range(12)]
+    payments = {order_id: rpc.billing.create_card_payment(
+        account_id, "10.00", "EUR", f"order:{order_id}", None, order_id)["id"] for order_id in orders}
+
+    def step(job: tuple[str, str]) -> tuple[str, str, str]:
+        kind, order_id = job
+        client = rpc_factory()
+        if kind == "card":
+            settled = client.billing.settle_card_payment(payments[order_id], "succeeded")
+            return kind, order_id, settled["status"]
+        if kind == "expire":
+            said = client.billing.expire_order_payment(account_id, order_id)
+            return kind, order_id, said["outcome"]
+        try:
+            charge(client, account_id, "10.00", order_id)
+            return kind, order_id, "charged"
+        except BusinessError as refused:
+            return kind, order_id, refused.code
+
+    jobs = [(kind, order_id) for order_id in orders for kind in ("card", "expire", "charge", "card")]
+    outcomes = list(eventlet.GreenPool(16).imap(step, jobs))
+
+    expired_count = 0
+    for order_id in orders:
+        said = {kind: outcome for kind, oid, outcome in outcomes if oid == order_id and kind != "card"}
+        final = rpc.billing.expire_order_payment(account_id, order_id)["outcome"]
+        assert final in ("charged", "expired") and said["expire"] == final
+        assert said["charge"] == ("charged" if final == "charged" else "payment_expired")
+        expired_count += final == "expired"
+    # every card brought 10.00; each paid order was charged 10.00 once (from the card's money
+    # or from cash, the card's then staying in cash): only expired orders leave 10.00 more
+    cash = Decimal(rpc.billing.get_account(account_id)["cash_balance"]["amount"])
+    assert cash == Decimal("1000.00") + 10 * expired_count
     engine = make_engine(database_urls["billing"])
     with Session(engine) as session:
         assert list(ledger_check.problems(session)) == []

@@ -99,6 +99,9 @@ class FakeBilling:
     def create_card_payment(self, *args: Any) -> dict[str, Any]:
         return self._answer("create_card_payment", *args)
 
+    def expire_order_payment(self, *args: Any) -> dict[str, Any]:
+        return self._answer("expire_order_payment", *args)
+
 
 def charged(data: dict[str, Any]) -> dict[str, Any]:
     """Billing's answer to a charge it made: the ledger entry."""
