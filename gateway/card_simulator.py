@@ -5,7 +5,9 @@ A real processor shows the customer a page of its own (``pay_url``), takes the c
 us the outcome later by an HMAC-signed callback — possibly more than once, possibly late.  The
 simulator does the same on this machine: ``GET /sim/card/{payment_id}`` is its page,
 ``POST /sim/card/{payment_id}`` takes the card (form or JSON) and answers at once, and then
-sends the callback to ``POST /api/v1/payments/card/callback`` ``callback_count`` times.
+sends the callback to ``POST /api/v1/payments/card/callback`` ``callback_count`` times.  A
+payment no longer pending (paid, declined, or withdrawn when its order expired) takes no card:
+409 ``card_payment_closed``.
 
 Test numbers: ``4242424242424242`` succeeds; ``4000000000000002`` is declined
 (``card_declined``); ``4000000000000077`` succeeds after ``CARD_SIM_DELAY_SECONDS``; any other
@@ -104,6 +106,9 @@ async def payment_page(request: Request, payment_id: str) -> HTMLResponse:
     if payment is None:
         return page("Payment not found", "<p>This payment link is not valid.</p>", 404)
     amount = html.escape(f"{payment['amount']['amount']} {payment['amount']['currency']}")
+    if payment["status"] == "cancelled":
+        return page("Payment withdrawn", f"<p>This payment of {amount} was withdrawn by the "
+                    "seller (its order expired unpaid); nothing can be paid here any more.</p>")
     if payment["status"] != "pending":
         return page("Payment done", f"<p>This payment of {amount} is {payment['status']}.</p>")
     return page("Card payment (simulator)", f"""

@@ -41,7 +41,7 @@ def test_an_unpaid_card_order_expires_and_its_card_page_is_closed(product):
     assert (shown["status"], shown["payment_refusal"]["code"]) == ("cancelled", "payment_expired")
     refused = httpx.post(placed["pay_url"], json=CARD)
     assert (refused.status_code, refused.json()["error"]["code"]) == (409, "card_payment_closed")
-    assert "cancelled" in httpx.get(placed["pay_url"]).text
+    assert "withdrawn by the seller" in httpx.get(placed["pay_url"]).text
     account = customer.get("/account").json()
     assert (account["cash_balance"]["amount"], account["voucher_balance"]["amount"]) == (
         "0.00", "0.00")

@@ -199,3 +199,30 @@ def _answers(url: str) -> bool:
         return httpx.get(f"{url}/api/v1/openapi.json", timeout=5).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_an_expiry_billing_does_not_answer_leaves_the_order_waiting_until_it_does(outages, paused):
+    from datetime import timedelta
+
+    from services.common.contracts import utcnow
+
+    customer = Api(outages.url, outages.mail)
+    customer.register()
+    placed = customer.post("/orders", {**ORDER, "payment_method": "card"},
+                           headers={"Idempotency-Key": str(uuid.uuid4())})
+    assert placed.status_code == 201, placed.text
+    later = (utcnow() + timedelta(days=15)).isoformat()
+    pause(outages, paused, "billing")
+
+    outages.rpc("orders", "run_timers_at", later)  # billing's answer never comes in time
+    assert customer.get(f"/orders/{placed.json()['id']}").json()["status"] == "awaiting_payment"
+
+    resume(outages, "billing")  # it takes the expiry it was sent; the next pass hears the answer
+    outages.wait_healthy("billing", timeout=30)
+    outages.rpc("orders", "run_timers_at", later)
+    expired = wait_status(customer, placed.json()["id"], "cancelled")
+    assert expired["payment_refusal"]["code"] == "payment_expired"
+    refused = httpx.post(placed.json()["pay_url"], json={"card_number": "4242424242424242",
+                                                         "expiry": "12/30", "cvc": "123"})
+    assert refused.status_code == 409
+    assert balance(customer) == "0.00"
