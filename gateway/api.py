@@ -869,9 +869,20 @@ async def merge_orders(request: Request, body: schemas.MergeIn, me: Principal = 
              responses=responses(*WRITE, 404))
 async def cancel_order(request: Request, order_id: str, me: Principal = Depends(principal)) -> Any:
     """Cancel a failed or partially failed order's failed part (when the automatic cancel did
-    not): what those units paid is refunded, cash to cash, voucher to voucher.  409
-    `order_not_cancellable` for any other order."""
+    not): what those units paid is refunded, cash to cash, voucher to voucher.  Or cancel a
+    goods order not yet sent for shipment: what it reserved goes back to stock (409
+    `order_locked` once it is sent).  409 `order_not_cancellable` for any other order."""
     return await call(request, "orders", "cancel_order", me.own_account(), order_id)
+
+
+@router.post("/admin/orders/{order_id}/cancel", tags=["operator"], response_model=OrderOut,
+             responses=responses(*WRITE, 403, 404))
+async def cancel_any_order(request: Request, order_id: str,
+                           me: Principal = Depends(operator)) -> Any:
+    """An operator cancels any account's order as its customer could (`POST
+    /orders/{id}/cancel`): a failed part whose automatic cancel failed, or a goods order before
+    shipment."""
+    return await call(request, "orders", "cancel_order", None, order_id)
 
 
 @router.put("/admin/provisioning-simulator/{sku}", tags=["operator"],

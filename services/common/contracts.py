@@ -751,10 +751,12 @@ class OrderCancelled(OrderEvent):
     and refunded (each line's refunded cash and voucher; ``order_refunded`` says the refund);
     what remains of it is its successful part.  ``payment_expired``: it was not paid in time,
     nothing was charged, and its payment invoice (if any) is void.  ``payment_refused``:
-    billing refused its payment (``payment_refusal`` says why)."""
+    billing refused its payment (``payment_refusal`` says why).  ``withdrawn``: a goods order
+    given up before shipment (its stock returned)."""
 
     type = "order_cancelled"
-    reason: Literal["failed_lines", "payment_expired", "payment_refused"] = "failed_lines"
+    reason: Literal["failed_lines", "payment_expired", "payment_refused",
+                    "withdrawn"] = "failed_lines"
 
 
 class OrderRefunded(OrderEvent):

@@ -65,6 +65,7 @@ from services.common.errors import (
     NotFound,
     OrderChangedReconfirm,
     OrderFormUnreadable,
+    OrderLocked,
     OrderNotCancellable,
     OrderNotEditable,
     OrderNotMergeable,
@@ -874,10 +875,38 @@ class OrdersService(Pingable):
         self.outbox.add(session, event(order=order_out(order)))
 
     @rpc
-    def cancel_order(self, account_id: str, order_id: str) -> dict[str, Any]:
-        """Cancel a failed or partially failed order's failed part by hand (also when the
-        automatic cancel failed): its paid amount is refunded to the wallets it came from."""
-        return order_out(self._cancel_failed(account_id, order_id, manual=True)).wire()
+    def cancel_order(self, account_id: str | None, order_id: str) -> dict[str, Any]:
+        """Cancel an order by hand (the customer's own; ``account_id`` None: an operator, any):
+        a failed or partially failed order's failed part (also when the automatic cancel
+        failed), its paid amount refunded to the wallets it came from; or a goods order not
+        yet sent for shipment, its stock returned (``order_locked`` once it is)."""
+        order = repository.order(self.db.session, account_id, order_id)
+        owner, goods = order.account_id, order.is_goods
+        self.db.session.rollback()
+        if goods:
+            return order_out(self._withdraw_goods(owner, order_id)).wire()
+        return order_out(self._cancel_failed(owner, order_id, manual=True)).wire()
+
+    def _withdraw_goods(self, account_id: str, order_id: str) -> Order:
+        """A goods order the customer (or an operator) gives up before shipment: ``cancelled``,
+        what it reserved returned, announced (``order_cancelled``, ``withdrawn``).  Again:
+        the same answer."""
+        with self.db.transaction() as session:
+            order = repository.order(session, account_id, order_id, lock=True)
+            if order.status == domain.CANCELLED:
+                return order
+            if order.status in domain.LOCKED:
+                raise OrderLocked(details={"status": order.status})
+            if order.status not in domain.EDITABLE:
+                raise OrderNotCancellable(f"an order that is {order.status} cannot be cancelled",
+                                          {"status": order.status})
+            repository.lock_products(session, {line.sku for line in order.lines})
+            for line in order.lines:
+                release(session, line)
+            reprice(order)
+            order.status, order.updated_at = domain.CANCELLED, utcnow()
+            self.outbox.add(session, OrderCancelled(order=order_out(order), reason="withdrawn"))
+            return order
 
     def _cancel_failed(self, account_id: str, order_id: str, manual: bool = False) -> Order:
         """Refund the failed units (billing, idempotent by the order: a retry refunds once)
@@ -1190,6 +1219,13 @@ def regrant(session: Session, line: OrderLine, quantity: int) -> None:
     product.reserved += approved - held
     line.quantity, line.approved_quantity = quantity, approved
     line.rejection_reason = reason if quantity else None
+
+
+def release(session: Session, line: OrderLine) -> None:
+    """Return what a goods line reserved (it keeps the quantity asked, none of it approved)."""
+    if line.approved_quantity:
+        repository.product(session, line.sku, lock=True).reserved -= line.approved_quantity
+    line.approved_quantity = 0
 
 
 def reprice(order: Order) -> None:

@@ -45,3 +45,25 @@ def test_a_goods_order_from_draft_to_shipment(operator, customer):
     assert shipped.json()["status"] == "shipped"
     assert customer.get(f"/orders/{order_id}").json()["status"] == "shipped"
     assert customer.get(f"/shipments/{shipment['id']}").json()["total"]["amount"] == "350.00"
+
+
+def test_a_goods_order_cancelled_before_shipment_gives_its_stock_back(operator, customer):
+    sku = f"E2E-G-{uuid.uuid4().hex[:6].upper()}"
+    assert operator.post("/admin/products", {
+        "sku": sku, "name": "Patch panel", "kind": "goods", "vat_rate": "25",
+        "price": {"amount": "15.00", "currency": "EUR"}}).status_code == 201
+    operator.http.put(f"/admin/products/{sku}/stock", json={"on_hand": 5}, headers=operator.headers())
+
+    def available() -> int:
+        return next(p for p in customer.get("/products").json()["items"]
+                    if p["sku"] == sku)["stock"]["available"]
+
+    mine, theirs = (customer.post("/orders", {"lines": [{"sku": sku, "quantity": 2}]},
+                                  headers={"Idempotency-Key": uuid.uuid4().hex}).json()
+                    for _ in range(2))
+    assert available() == 1
+    assert customer.post(f"/orders/{mine['id']}/cancel").json()["status"] == "cancelled"
+    by_operator = operator.post(f"/admin/orders/{theirs['id']}/cancel")
+    assert by_operator.status_code == 200, by_operator.text
+    assert available() == 5
+    assert customer.post(f"/admin/orders/{theirs['id']}/cancel").status_code == 403

@@ -295,3 +295,34 @@ def test_an_order_keeps_every_status_it_has_had_and_operators_list_them(orders):
     queue = orders.list_all_orders("sent_for_shipment")["items"]
     assert order["id"] in [o["id"] for o in queue]
     assert orders.list_all_orders(None, "nobody")["items"] == []
+
+
+def test_a_goods_order_given_up_before_shipment_returns_its_stock_and_a_sent_one_is_locked(
+        orders, outbox):
+    from services.common.errors import OrderNotCancellable
+
+    good(orders, "G-GIVE-UP", 10)
+    order = place(orders, ("G-GIVE-UP", 6))
+    orders.send_for_confirmation(ACCOUNT, order["id"])
+    assert available(orders, "G-GIVE-UP") == 4
+
+    cancelled = orders.cancel_order(ACCOUNT, order["id"])
+    assert (cancelled["status"], cancelled["lines"][0]["approved_quantity"]) == ("cancelled", 0)
+    assert cancelled["lines"][0]["quantity"] == 6 and cancelled["total"]["amount"] == "0.00"
+    assert available(orders, "G-GIVE-UP") == 10
+    assert orders.cancel_order(None, order["id"]) == cancelled  # again, by an operator: the same
+    assert [evt.reason for evt in outbox.of_type("order_cancelled")] == ["withdrawn"]
+    with pytest.raises(OrderNotEditable):
+        orders.change_order_line(ACCOUNT, order["id"], 1, 2)
+
+    sent = place(orders, ("G-GIVE-UP", 2))
+    orders.send_for_confirmation(ACCOUNT, sent["id"])
+    orders.send_for_shipment(ACCOUNT, sent["id"])
+    with pytest.raises(OrderLocked):
+        orders.cancel_order(ACCOUNT, sent["id"])
+    with pytest.raises(NotFound):
+        orders.cancel_order("acc-someone-else", sent["id"])
+    merged_away = [place(orders, ("G-GIVE-UP", 1))["id"] for _ in range(2)]
+    orders.merge_orders(ACCOUNT, merged_away, uuid.uuid4().hex)
+    with pytest.raises(OrderNotCancellable):  # marked for deletion: it is gone already
+        orders.cancel_order(ACCOUNT, merged_away[0])
