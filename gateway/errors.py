@@ -100,6 +100,8 @@ STATUS: dict[type[e.BusinessError], int] = {
     e.MixedCurrencies: 422,
     e.OrderNotInvoiceable: 409,
     e.OrderAlreadyInvoiced: 409,
+    e.OrderPaidWithVoucher: 409,
+    e.OrderImplementationFailed: 409,
     e.ApplicationNotPending: 409,
     e.DocumentNotReady: 409,
     e.DocumentFailed: 409,

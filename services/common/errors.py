@@ -315,6 +315,19 @@ class OrderAlreadyInvoiced(OrderNotInvoiceable):
 
 
 @shared
+class OrderPaidWithVoucher(OrderNotInvoiceable):
+    code = "order_paid_with_voucher"
+    default_message = "the order was paid with a voucher only: there is nothing to invoice"
+
+
+@shared
+class OrderImplementationFailed(OrderNotInvoiceable):
+    code = "order_implementation_failed"
+    default_message = ("the order failed to be implemented (in part) and is not cancelled yet; "
+                       "once it is, its successful part can be invoiced")
+
+
+@shared
 class ApplicationNotPending(BusinessError):
     code = "application_not_pending"
     default_message = "the invoice application is not awaiting confirmation"

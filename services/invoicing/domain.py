@@ -1,7 +1,9 @@
 """Invoicing rules in plain Python.
 
-* Only cash-paid, successfully implemented orders are invoiceable; an order is on at most
-  one application and one invoice.
+* Only the cash-paid part of successfully implemented orders is invoiceable: what each line's
+  cash paid less what was refunded to cash.  An order still failed (its failed part not yet
+  cancelled) is not; after the cancel, its successful part is.  An order paid by voucher only
+  has nothing to invoice.  An order is on at most one application and one invoice.
 * An application groups orders of one account and one currency and awaits the customer's
   confirmation; confirming issues exactly one invoice (confirming again returns it).
 * Invoice numbers run per series and year without gaps: ``INV-2026-000001``.
@@ -9,39 +11,84 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from services.common.contracts import OrderOut
 from services.common.errors import (
     ApplicationNotPending,
     MixedCurrencies,
     OrderAlreadyInvoiced,
+    OrderImplementationFailed,
     OrderNotInvoiceable,
+    OrderPaidWithVoucher,
 )
 
 AVAILABLE = "available"
 APPLIED = "applied"
 INVOICED = "invoiced"
+PENDING = "pending"  # paid, not implemented yet
+FAILED = "failed"  # failed (in part), its failed part not cancelled yet
+VOUCHER_ONLY = "voucher_only"
+NOTHING = "nothing"  # cancelled whole, or nothing paid in cash or by voucher
+
+REFUSALS: dict[str, type[OrderNotInvoiceable]] = {
+    APPLIED: OrderAlreadyInvoiced, INVOICED: OrderAlreadyInvoiced, FAILED: OrderImplementationFailed,
+    VOUCHER_ONLY: OrderPaidWithVoucher, PENDING: OrderNotInvoiceable, NOTHING: OrderNotInvoiceable,
+}
+WHY = {APPLIED: "it is already on an invoice application", INVOICED: "it has already been invoiced",
+       FAILED: "its implementation failed and the failed part is not cancelled yet",
+       VOUCHER_ONLY: "it was paid with a voucher only", PENDING: "it is not implemented yet",
+       NOTHING: "nothing of it was paid in cash"}
+
+
+@dataclass(frozen=True)
+class Fate:
+    """What an order is to invoicing, from its latest state: the status on the Invoiceable
+    List and the cash (and voucher) money that paid what it kept."""
+
+    status: str
+    cash_minor: int
+    voucher_minor: int
+
+
+def was_paid(order: OrderOut) -> bool:
+    """Whether anything paid for the order (a refused or expired order never is listed)."""
+    return order.paid_cash.amount > 0 or bool(order.paid_voucher and order.paid_voucher.amount > 0)
+
+
+def fate_of(order: OrderOut) -> Fate:
+    """A completed or partially cancelled order is invoiceable for the cash its lines paid
+    less the cash refunded (the successful units' cash share); with none, but voucher money,
+    it was paid by voucher only.  Failed or partially failed is not invoiceable until
+    cancelled; anything else (paid, implementing, cancelled whole) is not invoiceable."""
+    cash = sum(line.paid_cash.money().minor - (line.refunded_cash.money().minor
+                                               if line.refunded_cash else 0)
+               for line in order.lines)
+    voucher = sum((line.paid_voucher.money().minor if line.paid_voucher else 0)
+                  - (line.refunded_voucher.money().minor if line.refunded_voucher else 0)
+                  for line in order.lines)
+    if order.status in ("failed", "partially_failed"):
+        return Fate(FAILED, cash, voucher)
+    if order.status in ("completed", "partially_cancelled"):
+        status = AVAILABLE if cash > 0 else VOUCHER_ONLY if voucher > 0 else NOTHING
+        return Fate(status, cash, voucher)
+    return Fate(PENDING if order.status in ("paid", "implementing") else NOTHING, cash, voucher)
 
 AWAITING_CONFIRMATION = "awaiting_confirmation"
 ISSUED = "issued"
 
 
 def check_invoiceable(order_id: str, status: str) -> None:
-    if status in (APPLIED, INVOICED):
-        reason = {APPLIED: "it is already on an invoice application",
-                  INVOICED: "it has already been invoiced"}[status]
-        raise OrderAlreadyInvoiced(
-            f"order {order_id} cannot be invoiced: {reason}",
-            {"order_id": order_id, "status": status},
-        )
+    """Refuse an order that cannot go on an application now, with the rule's own code."""
     if status != AVAILABLE:
-        raise OrderNotInvoiceable(
-            f"order {order_id} cannot be invoiced: it is {status}",
-            {"order_id": order_id, "status": status},
-        )
+        refusal = REFUSALS.get(status, OrderNotInvoiceable)
+        raise refusal(f"order {order_id} cannot be invoiced: {WHY.get(status, f'it is {status}')}",
+                      {"order_id": order_id, "status": status})
 
 
 def not_invoiceable_reason(status: str) -> str | None:
     """Why an order on the Invoiceable List cannot be chosen (its error code), or None."""
-    return None if status == AVAILABLE else OrderAlreadyInvoiced.code
+    return None if status == AVAILABLE else REFUSALS.get(status, OrderNotInvoiceable).code
 
 
 def single_currency(currencies: list[str]) -> str:

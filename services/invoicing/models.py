@@ -18,7 +18,8 @@ class Base(DeclarativeBase):
 
 
 class InvoiceableOrder(Base):
-    """An implemented order as invoicing learnt of it from ``order_implemented``."""
+    """A paid order as invoicing knows it from the orders service's events (the newest state
+    wins): what of it can be invoiced, or why nothing can."""
 
     __tablename__ = "invoiceable_orders"
     __table_args__ = (
@@ -27,11 +28,17 @@ class InvoiceableOrder(Base):
 
     order_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     account_id: Mapped[str] = mapped_column(String(36), index=True)
-    status: Mapped[str] = mapped_column(String(20))  # available | applied | invoiced
+    # available | applied | invoiced | pending | failed | voucher_only | nothing (domain.py)
+    status: Mapped[str] = mapped_column(String(20))
     currency: Mapped[str] = mapped_column(String(3))
     net_minor: Mapped[int] = mapped_column(BigInteger)
     vat_minor: Mapped[int] = mapped_column(BigInteger)
+    # the cash (and voucher money) that paid what the order kept: paid less refunded
     cash_paid_minor: Mapped[int] = mapped_column(BigInteger)
+    voucher_paid_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    # the order's own status and when it last changed (an older event changes nothing)
+    order_status: Mapped[str | None] = mapped_column(String(30))
+    order_updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     po_number: Mapped[str | None] = mapped_column(String(64))
     lines_json: Mapped[str] = mapped_column(Text)
     implemented_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from services.common import pages
@@ -19,7 +20,15 @@ from services.common.contracts import (
     InvoiceLineOut,
     InvoiceOut,
     MoneyOut,
+    OrderCancelled,
+    OrderEvent,
+    OrderFailed,
     OrderImplemented,
+    OrderLineOut,
+    OrderOut,
+    OrderPaid,
+    OrderPartiallyFailed,
+    OrderRefunded,
     PartySnapshot,
     parse,
     utcnow,
@@ -47,31 +56,60 @@ class InvoicingService(Pingable):
 
     # -- events ----------------------------------------------------------------------------
 
+    @handles(OrderPaid)
+    def on_order_paid(self, payload: dict[str, Any]) -> None:
+        self._learn(parse(OrderPaid, payload))
+
     @handles(OrderImplemented)
     def on_order_implemented(self, payload: dict[str, Any]) -> None:
-        evt = parse(OrderImplemented, payload)
+        self._learn(parse(OrderImplemented, payload))
+
+    @handles(OrderPartiallyFailed)
+    def on_order_partially_failed(self, payload: dict[str, Any]) -> None:
+        self._learn(parse(OrderPartiallyFailed, payload))
+
+    @handles(OrderFailed)
+    def on_order_failed(self, payload: dict[str, Any]) -> None:
+        self._learn(parse(OrderFailed, payload))
+
+    @handles(OrderCancelled)
+    def on_order_cancelled(self, payload: dict[str, Any]) -> None:
+        self._learn(parse(OrderCancelled, payload))
+
+    @handles(OrderRefunded)
+    def on_order_refunded(self, payload: dict[str, Any]) -> None:
+        self._learn(parse(OrderRefunded, payload))
+
+    def _learn(self, evt: OrderEvent) -> None:
+        """Keep a paid service or licence order's newest state: what of it can be invoiced
+        (``domain.fate_of``), or why nothing can.  Events may come twice or out of order: a
+        repeat is dropped, and an order state older than the one kept changes nothing.  An
+        order on an application or invoice keeps that status."""
         order = evt.order
+        if any(line.kind == "goods" for line in order.lines):
+            return  # goods are billed by payment invoices for their shipments
         with self.db.transaction() as session:
-            if not first_delivery(session, ProcessedEvent, "order_implemented", evt.event_id):
+            if not first_delivery(session, ProcessedEvent, evt.type, evt.event_id):
                 return
-            if session.get(InvoiceableOrder, order.id) is not None:
+            row = session.get(InvoiceableOrder, order.id, with_for_update=True)
+            if row is None:
+                if not domain.was_paid(order):
+                    return  # refused or expired unpaid: nothing to list
+                row = InvoiceableOrder(order_id=order.id, account_id=order.account_id,
+                                       currency=order.total.currency, implemented_at=evt.occurred_at)
+                session.add(row)
+            elif row.order_updated_at is not None and row.order_updated_at > order.updated_at:
                 return
-            if order.paid_cash.amount <= 0:
-                return  # nothing paid in cash: nothing to invoice
-            session.add(
-                InvoiceableOrder(
-                    order_id=order.id,
-                    account_id=order.account_id,
-                    status=domain.AVAILABLE,
-                    currency=order.total.currency,
-                    net_minor=order.net.money().minor,
-                    vat_minor=order.vat.money().minor,
-                    cash_paid_minor=order.paid_cash.money().minor,
-                    po_number=order.po_number,
-                    lines_json=json.dumps([line.wire() for line in order.lines]),
-                    implemented_at=evt.occurred_at,
-                )
-            )
+            fate = domain.fate_of(order)
+            if row.status not in (domain.APPLIED, domain.INVOICED):
+                row.status = fate.status
+            kept = kept_lines(order)
+            row.net_minor = sum(line.net.money().minor for line in kept)
+            row.vat_minor = sum(line.vat.money().minor for line in kept)
+            row.cash_paid_minor, row.voucher_paid_minor = fate.cash_minor, fate.voucher_minor
+            row.po_number, row.order_status, row.order_updated_at = (
+                order.po_number, order.status, order.updated_at)
+            row.lines_json = json.dumps([line.wire() for line in kept])
 
     @handles(DocumentReady)
     def on_document_ready(self, payload: dict[str, Any]) -> None:
@@ -228,6 +266,24 @@ class InvoicingService(Pingable):
         return invoice_out(repository.invoice(self.db.session, account_id, invoice_id)).wire()
 
 
+def kept_lines(order: OrderOut) -> list[OrderLineOut]:
+    """The lines of what the order kept: each line's successful units (a line whose units all
+    failed is gone), priced as the order prices them (net = quantity × unit price rounded
+    half-up, VAT on the net)."""
+    kept = []
+    for line in order.lines:
+        units = line.quantity - line.failed_quantity
+        if units <= 0:
+            continue
+        if units != line.quantity:
+            net = line.unit_price.money().times(units)
+            vat = net.times(Decimal(line.vat_rate) / 100)
+            line = line.model_copy(update={"quantity": units, "net": MoneyOut.of(net),
+                                           "vat": MoneyOut.of(vat), "gross": MoneyOut.of(net + vat)})
+        kept.append(line)
+    return kept
+
+
 def invoice_lines(row: InvoiceableOrder) -> list[InvoiceLineOut]:
     return [
         InvoiceLineOut(
@@ -241,7 +297,6 @@ def invoice_lines(row: InvoiceableOrder) -> list[InvoiceLineOut]:
             gross=line["gross"],
         )
         for line in json.loads(row.lines_json)
-        if line["implementation"] == "succeeded"
     ]
 
 
