@@ -77,6 +77,7 @@ import httpx
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from services.common import testing
+from services.common.profile_testing import BILLING, MAILING
 
 CONCURRENCY = 10
 BUSY_READS = 500  # calls measured in scenario 4, while 10 invoices render
@@ -332,6 +333,8 @@ def register(product: testing.Product, index: int) -> Customer:
     expect(http.post("/auth/verify", json={"token": testing.link_token(mail)}), 200)
     token = expect(http.post("/auth/login", json={"email": email, "password": password}), 200)
     http.headers["Authorization"] = f"Bearer {token['token']}"
+    expect(http.put("/account/billing-info", json=BILLING), 200)  # what applying needs
+    expect(http.put("/account/mailing-info", json=MAILING), 200)
     return Customer(http, str(body["account_id"]))
 
 

@@ -23,6 +23,7 @@ from gateway import card_simulator, idempotency, schemas
 from gateway.auth import Principal
 from gateway.errors import SignatureInvalid, responses
 from gateway.validation import AMOUNT_PATTERN, CheckedRoute, check_text, forbidden_character
+from services.common import errors
 from services.common.contracts import (
     AccountOut,
     InvoiceableOrderOut,
@@ -987,12 +988,23 @@ async def apply_for_invoice(
     me: Principal = Depends(principal),
     key: str | None = IdempotencyKey,
 ) -> Response:
-    """Apply: the chosen orders go on an application awaiting confirmation (409
-    ``order_already_invoiced`` for an order on another application or an invoice)."""
+    """Apply: the chosen orders go on an application awaiting confirmation — the preview
+    (billing and mailing information, channel, lines, total).  Refused with 409
+    `billing_info_missing`, `mailing_info_missing` or `account_in_arrears` (checked here and
+    again by the invoicing service), and for an order `order_paid_with_voucher`,
+    `order_implementation_failed`, `order_already_invoiced` or `order_not_invoiceable`; 404
+    for another account's order."""
     account_id = me.own_account()
     data = body.model_dump(mode="json")
 
     async def handler() -> tuple[int, Any]:
+        account = await call(request, "billing", "get_account", account_id)
+        if not account["billing_info_complete"]:
+            raise errors.BillingInfoMissing(details={"missing": "billing_info"})
+        if not account["mailing_info_complete"]:
+            raise errors.MailingInfoMissing(details={"missing": "mailing_info"})
+        if account["in_arrears"]:
+            raise errors.AccountInArrears()
         return 201, await call(request, "invoicing", "apply", account_id, data,
                                request_key(me, key))
 
@@ -1033,6 +1045,45 @@ async def confirm_application(
         return 200, await call(request, "invoicing", "confirm", account_id, application_id)
 
     return await once(request, me.user_id, key, application_id, handler)
+
+
+@router.post(
+    "/invoice-applications/{application_id}/withdraw", tags=["invoices"],
+    response_model=InvoiceApplicationOut, responses=responses(*READ_ONE, 409),
+)
+async def withdraw_application(request: Request, application_id: str,
+                               me: Principal = Depends(principal)) -> Any:
+    """Withdraw an application not yet issued (`awaiting_confirmation` or `submitted`): its
+    orders can be applied for again.  409 `application_not_pending` once it is issued or
+    rejected."""
+    return await call(request, "invoicing", "withdraw", me.own_account(), application_id)
+
+
+@router.get("/admin/invoice-applications", tags=["operator"],
+            response_model=schemas.Page[InvoiceApplicationOut],
+            responses=responses(*SIGNED_IN, 403, 422))
+async def all_applications(request: Request, me: Principal = Depends(operator),
+                           status: str | None = Query(None, pattern=r"^[a-z_]{1,30}$"),
+                           limit: int | None = Limit, cursor: str | None = Cursor) -> Response:
+    """Every account's applications, newest first (`?status=submitted`: those to review)."""
+    return await relay(request, "invoicing", "list_all_applications", status, limit, cursor)
+
+
+@router.post("/admin/invoice-applications/{application_id}/approve", tags=["operator"],
+             response_model=InvoiceApplicationOut, responses=responses(*WRITE, 403, 404))
+async def approve_application(request: Request, application_id: str,
+                              me: Principal = Depends(operator)) -> Any:
+    """Approve a submitted application: its invoice is issued."""
+    return await call(request, "invoicing", "approve", application_id)
+
+
+@router.post("/admin/invoice-applications/{application_id}/reject", tags=["operator"],
+             response_model=InvoiceApplicationOut, responses=responses(*WRITE, 403, 404))
+async def reject_application(request: Request, application_id: str, body: schemas.RejectionIn,
+                             me: Principal = Depends(operator)) -> Any:
+    """Reject a submitted application with a reason the customer sees; its orders are free
+    again."""
+    return await call(request, "invoicing", "reject", application_id, body.reason)
 
 
 @router.get("/invoices", tags=["invoices"], response_model=schemas.Page[InvoiceOut],

@@ -174,6 +174,12 @@ class OrderProvisioningRuleIn(ProvisioningRuleIn):
 
 class ApplicationIn(Body):
     order_ids: list[str] = Field(min_length=1, max_length=100)
+    channel: Literal["email_pdf", "letter", "einvoice"] | None = Field(
+        None, description="this invoice's delivery channel (default: the account's)")
+
+
+class RejectionIn(Body):
+    reason: str = Field(min_length=1, max_length=500)
 
 
 T = TypeVar("T")

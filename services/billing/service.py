@@ -585,17 +585,17 @@ class BillingService(Pingable):
     def _profile_changed(self, session: Session, account: Account) -> None:
         account.profile_version += 1
         session.flush()
-        self.outbox.add(session, ProfileChanged(
-            account_id=account.id, company=company_of(account),
-            billing_info=BillingInfo.model_validate_json(account.billing_info)
-            if account.billing_info else None,
-            mailing_info=MailingInfo.model_validate_json(account.mailing_info)
-            if account.mailing_info else None,
-            delivery_channel=account.delivery_channel,
-            einvoice_capable=repository.einvoice_capable(session, account),
-            notifications_enabled=account.notifications_enabled, language=account.language,
-            profile_version=account.profile_version,
-        ))
+        self.outbox.add(session, profile_of(session, account))
+
+    @rpc
+    def account_for_invoicing(self, account_id: str) -> dict[str, Any]:
+        """What the invoicing service keeps of an account it has not heard of yet: the profile
+        as ``profile_changed`` says it, and the standing as ``arrears_changed`` does, each with
+        its version (so an event still on its way replaces it only if newer)."""
+        session = self.db.session
+        account = repository.account(session, account_id)
+        return {"profile": profile_of(session, account).wire(),
+                "standing": repository.standing_of(session, account).wire()}
 
     # -- standing ------------------------------------------------------------------------------
 
@@ -1576,6 +1576,20 @@ def ledger_line(row: Any) -> dict[str, Any]:
 
 def loaded(text: str | None) -> dict[str, Any] | None:
     return json.loads(text) if text else None
+
+
+def profile_of(session: Session, account: Account) -> ProfileChanged:
+    """The profile as it is now, every part, with its version."""
+    return ProfileChanged(
+        account_id=account.id, company=company_of(account),
+        billing_info=BillingInfo.model_validate_json(account.billing_info)
+        if account.billing_info else None,
+        mailing_info=MailingInfo.model_validate_json(account.mailing_info)
+        if account.mailing_info else None,
+        delivery_channel=account.delivery_channel,
+        einvoice_capable=repository.einvoice_capable(session, account),
+        notifications_enabled=account.notifications_enabled, language=account.language,
+        profile_version=account.profile_version)
 
 
 def company_of(account: Account) -> Company:

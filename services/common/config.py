@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     orders_manager_confirmation: str = Field(
         "never", pattern=r"^(never|always|above:\d+(\.\d{1,2})?)$",
         description="when a manager confirms a goods order: never, always, or above:<total>")
+    invoicing_review: str = Field(
+        "never", pattern=r"^(never|always|above:\d+(\.\d{1,2})?)$",
+        description="when an operator reviews a confirmed invoice application before it is "
+        "issued: never, always, or above:<total>")
     housekeeping_interval: float = Field(60.0, gt=0, description="seconds between purges of "
                                          "expired sign-in failures, revocations and mail tokens")
 

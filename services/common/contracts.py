@@ -417,29 +417,6 @@ class InvoiceableOrderOut(Contract):
     implemented_at: datetime
 
 
-class ApplyForInvoice(Contract):
-    order_ids: list[str] = Field(min_length=1, max_length=100)
-
-
-class InvoiceApplicationOut(Contract):
-    id: str
-    account_id: str
-    status: str
-    order_ids: list[str]
-    net: MoneyOut
-    vat: MoneyOut
-    total: MoneyOut
-    invoice_id: str | None
-    created_at: datetime
-
-
-class PartySnapshot(Contract):
-    name: str
-    address: str | None
-    vat_id: str | None = None
-    email: str | None = None
-
-
 class InvoiceLineOut(Contract):
     order_id: str
     description: str
@@ -449,6 +426,39 @@ class InvoiceLineOut(Contract):
     net: MoneyOut
     vat: MoneyOut
     gross: MoneyOut
+
+
+class ApplyForInvoice(Contract):
+    order_ids: list[str] = Field(min_length=1, max_length=100)
+    channel: DeliveryChannel | None = None  # this invoice's delivery (default: the account's)
+
+
+class InvoiceApplicationOut(Contract):
+    """An invoice application; while ``awaiting_confirmation`` it is the confirmation page:
+    who the invoice is made out to, where it goes and by which channel, and its lines."""
+
+    id: str
+    account_id: str
+    status: str
+    order_ids: list[str]
+    net: MoneyOut
+    vat: MoneyOut
+    total: MoneyOut
+    invoice_id: str | None
+    created_at: datetime
+    channel: DeliveryChannel | None = None
+    reason: str | None = None
+    status_history: list[dict[str, str]] = Field(default_factory=list)
+    billing_info: BillingInfo | None = None
+    mailing_info: MailingInfo | None = None
+    lines: list[InvoiceLineOut] = Field(default_factory=list)
+
+
+class PartySnapshot(Contract):
+    name: str
+    address: str | None
+    vat_id: str | None = None
+    email: str | None = None
 
 
 class InvoiceOut(Contract):

@@ -315,6 +315,24 @@ class OrderAlreadyInvoiced(OrderNotInvoiceable):
 
 
 @shared
+class BillingInfoMissing(BusinessError):
+    code = "billing_info_missing"
+    default_message = "add your billing information (PUT /account/billing-info) before applying"
+
+
+@shared
+class MailingInfoMissing(BusinessError):
+    code = "mailing_info_missing"
+    default_message = "add your mailing information (PUT /account/mailing-info) before applying"
+
+
+@shared
+class AccountInArrears(BusinessError):
+    code = "account_in_arrears"
+    default_message = "the account is in arrears: pay what is overdue before applying for invoices"
+
+
+@shared
 class OrderPaidWithVoucher(OrderNotInvoiceable):
     code = "order_paid_with_voucher"
     default_message = "the order was paid with a voucher only: there is nothing to invoice"

@@ -93,3 +93,13 @@ def total(amounts: list[Money], currency: str) -> Money:
     for amount in amounts:
         result = result + amount
     return result
+
+
+def person_decides(rule: str, amount: Money) -> bool:
+    """Whether a person (a manager, an operator) decides rather than the system, by a rule
+    of the form ``never``, ``always`` or ``above:<amount>`` (``amount`` above it)."""
+    if rule == "always":
+        return True
+    if rule.startswith("above:"):
+        return amount.amount > Decimal(rule.split(":", 1)[1])
+    return False

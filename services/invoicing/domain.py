@@ -4,8 +4,12 @@
   cash paid less what was refunded to cash.  An order still failed (its failed part not yet
   cancelled) is not; after the cancel, its successful part is.  An order paid by voucher only
   has nothing to invoice.  An order is on at most one application and one invoice.
+* An account applies with its billing and mailing information given and nothing overdue.
 * An application groups orders of one account and one currency and awaits the customer's
-  confirmation; confirming issues exactly one invoice (confirming again returns it).
+  confirmation (the preview); confirmed it is ``submitted`` and issued — at once, or once an
+  operator approves it where ``INVOICING_REVIEW`` says so (or ``rejected`` with a reason).  The
+  customer may withdraw it until it is issued; a withdrawn or rejected application frees its
+  orders.  Confirming again answers the same; exactly one invoice is issued.
 * Invoice numbers run per series and year without gaps: ``INV-2026-000001``.
 """
 
@@ -13,9 +17,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.common.contracts import OrderOut
+from services.common.contracts import OrderOut, ProfileChanged
 from services.common.errors import (
+    AccountInArrears,
     ApplicationNotPending,
+    BillingInfoMissing,
+    MailingInfoMissing,
     MixedCurrencies,
     OrderAlreadyInvoiced,
     OrderImplementationFailed,
@@ -67,15 +74,35 @@ def fate_of(order: OrderOut) -> Fate:
     voucher = sum((line.paid_voucher.money().minor if line.paid_voucher else 0)
                   - (line.refunded_voucher.money().minor if line.refunded_voucher else 0)
                   for line in order.lines)
-    if order.status in ("failed", "partially_failed"):
-        return Fate(FAILED, cash, voucher)
-    if order.status in ("completed", "partially_cancelled"):
-        status = AVAILABLE if cash > 0 else VOUCHER_ONLY if voucher > 0 else NOTHING
-        return Fate(status, cash, voucher)
-    return Fate(PENDING if order.status in ("paid", "implementing") else NOTHING, cash, voucher)
+    return Fate(status_of(order.status, cash, voucher), cash, voucher)
 
-AWAITING_CONFIRMATION = "awaiting_confirmation"
+
+def status_of(order_status: str | None, cash_minor: int, voucher_minor: int) -> str:
+    """The Invoiceable List's status of an order in ``order_status`` that kept this cash and
+    voucher money (not on an application)."""
+    if order_status in ("failed", "partially_failed"):
+        return FAILED
+    if order_status in ("completed", "partially_cancelled"):
+        return AVAILABLE if cash_minor > 0 else VOUCHER_ONLY if voucher_minor > 0 else NOTHING
+    return PENDING if order_status in ("paid", "implementing") else NOTHING
+
+AWAITING_CONFIRMATION = "awaiting_confirmation"  # the preview: the customer confirms it
+SUBMITTED = "submitted"  # confirmed; issued at once, or after an operator's review
 ISSUED = "issued"
+REJECTED = "rejected"  # by the reviewing operator, with a reason
+WITHDRAWN = "withdrawn"  # by the customer, before it was issued
+LIVE = (AWAITING_CONFIRMATION, SUBMITTED)  # an order on a live application is taken
+
+
+def check_account(profile: ProfileChanged | None, in_arrears: bool) -> None:
+    """An account applies for invoices with its billing and mailing information given and
+    nothing overdue."""
+    if profile is None or profile.billing_info is None:
+        raise BillingInfoMissing(details={"missing": "billing_info"})
+    if profile.mailing_info is None:
+        raise MailingInfoMissing(details={"missing": "mailing_info"})
+    if in_arrears:
+        raise AccountInArrears()
 
 
 def check_invoiceable(order_id: str, status: str) -> None:
@@ -98,9 +125,9 @@ def single_currency(currencies: list[str]) -> str:
     return distinct[0]
 
 
-def check_pending(status: str) -> None:
-    if status != AWAITING_CONFIRMATION:
-        raise ApplicationNotPending(f"the application is {status}")
+def check_pending(status: str, *allowed: str) -> None:
+    if status not in (allowed or (AWAITING_CONFIRMATION,)):
+        raise ApplicationNotPending(f"the application is {status}", {"status": status})
 
 
 def invoice_number(series: str, year: int, sequence: int) -> str:

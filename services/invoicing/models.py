@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from services.common.contracts import utcnow
@@ -45,6 +54,20 @@ class InvoiceableOrder(Base):
     application_id: Mapped[str | None] = mapped_column(String(36))
 
 
+class AccountProfile(Base):
+    """What invoicing knows of an account, kept from billing's ``profile_changed`` and
+    ``arrears_changed`` (each part: the newest version wins).  An application is checked
+    against it under its row lock, which those events also take to change it."""
+
+    __tablename__ = "account_profiles"
+
+    account_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    profile_json: Mapped[str | None] = mapped_column(Text)  # ProfileChanged, as billing said it
+    profile_version: Mapped[int] = mapped_column(Integer, default=-1)
+    in_arrears: Mapped[bool] = mapped_column(Boolean, default=False)
+    standing_version: Mapped[int] = mapped_column(Integer, default=-1)
+
+
 class InvoiceApplication(Base):
     __tablename__ = "invoice_applications"
     __table_args__ = (
@@ -55,7 +78,12 @@ class InvoiceApplication(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     account_id: Mapped[str] = mapped_column(String(36), index=True)
     request_key: Mapped[str | None] = mapped_column(String(250))
-    status: Mapped[str] = mapped_column(String(30))  # awaiting_confirmation | issued
+    # awaiting_confirmation → submitted → issued | rejected; withdrawn (domain.py)
+    status: Mapped[str] = mapped_column(String(30))
+    channel: Mapped[str | None] = mapped_column(String(20))  # this invoice's delivery channel
+    reason: Mapped[str | None] = mapped_column(String(500))  # why it was rejected
+    # every status it has had, with when: JSON [{"status", "at"}]
+    status_history: Mapped[str | None] = mapped_column(Text)
     currency: Mapped[str] = mapped_column(String(3))
     net_minor: Mapped[int] = mapped_column(BigInteger)
     vat_minor: Mapped[int] = mapped_column(BigInteger)

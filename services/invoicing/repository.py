@@ -20,9 +20,16 @@ def invoiceable_orders(session: Session, account_id: str, limit: int,
         query, InvoiceableOrder.implemented_at, InvoiceableOrder.order_id, limit, after)))
 
 
-def applications(session: Session, account_id: str, limit: int,
-                 after: tuple[datetime, str] | None) -> list[InvoiceApplication]:
-    query = select(InvoiceApplication).where(InvoiceApplication.account_id == account_id)
+def applications(session: Session, account_id: str | None, limit: int,
+                 after: tuple[datetime, str] | None,
+                 status: str | None = None) -> list[InvoiceApplication]:
+    """Applications newest first: of one account (None: of every account), in a status if
+    given."""
+    query = select(InvoiceApplication)
+    if account_id is not None:
+        query = query.where(InvoiceApplication.account_id == account_id)
+    if status is not None:
+        query = query.where(InvoiceApplication.status == status)
     return list(session.scalars(newest_first(
         query, InvoiceApplication.created_at, InvoiceApplication.id, limit, after)))
 
@@ -54,12 +61,24 @@ def orders_for_update(session: Session, account_id: str, order_ids: list[str]) -
     return [found[order_id] for order_id in order_ids]
 
 
+def orders_of(session: Session, application: InvoiceApplication,
+              lock: bool = False) -> list[InvoiceableOrder]:
+    """An application's orders in its order (locked in a stable order if ``lock``)."""
+    ids = [link.order_id for link in application.orders]
+    query = select(InvoiceableOrder).where(InvoiceableOrder.order_id.in_(ids))
+    if lock:
+        query = query.order_by(InvoiceableOrder.order_id).with_for_update()
+    found = {row.order_id: row for row in session.scalars(query)}
+    return [found[order_id] for order_id in ids if order_id in found]
+
+
 def application(
-    session: Session, account_id: str, application_id: str, *, lock: bool = False
+    session: Session, account_id: str | None, application_id: str, *, lock: bool = False
 ) -> InvoiceApplication:
-    query = select(InvoiceApplication).where(
-        InvoiceApplication.id == application_id, InvoiceApplication.account_id == account_id
-    )
+    """An application by id: of this account (another's is not found), or (None) any."""
+    query = select(InvoiceApplication).where(InvoiceApplication.id == application_id)
+    if account_id is not None:
+        query = query.where(InvoiceApplication.account_id == account_id)
     if lock:
         query = query.with_for_update()
     found = session.scalars(query).first()

@@ -9,10 +9,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
 from services.common import pages
 from services.common.contracts import (
-    AccountOut,
+    Address,
     ApplyForInvoice,
+    ArrearsChanged,
     DocumentReady,
     InvoiceableOrderOut,
     InvoiceApplicationOut,
@@ -30,14 +34,19 @@ from services.common.contracts import (
     OrderPartiallyFailed,
     OrderRefunded,
     PartySnapshot,
+    ProfileChanged,
+    Standing,
     parse,
     utcnow,
+    wire_time,
 )
 from services.common.db import Database
 from services.common.messaging import Outbox, ServiceRpc, first_delivery, handles, rpc
+from services.common.money import Money, person_decides
 from services.common.service import Pingable
 from services.invoicing import domain, repository
 from services.invoicing.models import (
+    AccountProfile,
     ApplicationOrder,
     Invoice,
     InvoiceableOrder,
@@ -137,20 +146,79 @@ class InvoicingService(Pingable):
         return pages.page([invoiceable_out(row).wire() for row in rows], size,
                           "implemented_at", "order_id")
 
+    # -- the account, as billing announces it ------------------------------------------------
+
+    @handles(ProfileChanged)
+    def on_profile_changed(self, payload: dict[str, Any]) -> None:
+        evt = parse(ProfileChanged, payload)
+        self._keep(evt.account_id, profile=evt)
+
+    @handles(ArrearsChanged)
+    def on_arrears_changed(self, payload: dict[str, Any]) -> None:
+        evt = parse(ArrearsChanged, payload)
+        self._keep(evt.standing.account_id, standing=evt.standing)
+
+    def _keep(self, account_id: str, profile: ProfileChanged | None = None,
+              standing: Standing | None = None) -> None:
+        """Keep the newer of what is known and what is told, part by part (by version), under
+        the profile row's lock: the lock an application's check holds."""
+        for attempt in range(2):
+            try:
+                with self.db.transaction() as session:
+                    row = session.get(AccountProfile, account_id, with_for_update=True)
+                    if row is None:
+                        row = AccountProfile(account_id=account_id, profile_version=-1,
+                                             in_arrears=False, standing_version=-1)
+                        session.add(row)
+                    if profile is not None and profile.profile_version > row.profile_version:
+                        row.profile_json = profile.model_dump_json(
+                            exclude={"event_id", "occurred_at", "version"})
+                        row.profile_version = profile.profile_version
+                    if standing is not None and standing.version > row.standing_version:
+                        row.in_arrears, row.standing_version = standing.in_arrears, standing.version
+                return
+            except IntegrityError:  # its first two events at once: the other made the row
+                if attempt:
+                    raise
+
+    def _know(self, account_id: str) -> None:
+        """Ask billing for an account invoicing has not heard of yet, or that would be refused
+        (information missing, arrears) — its events may be on their way, and a customer who
+        has just paid should not be refused for the moment until they arrive; whichever is
+        newer stays.  An account that may apply costs no call."""
+        row = self.db.session.get(AccountProfile, account_id)
+        profile = profile_of(row)
+        if (row is not None and profile is not None and profile.billing_info is not None
+                and profile.mailing_info is not None and not row.in_arrears):
+            return
+        self.db.session.rollback()
+        told = self.billing.account_for_invoicing(account_id)
+        self._keep(account_id, profile=ProfileChanged.model_validate(told["profile"]),
+                   standing=Standing.model_validate(told["standing"]))
+
+    # -- the customer's steps --------------------------------------------------------------
+
     @rpc
     def apply(self, account_id: str, data: dict[str, Any],
               request_key: str | None = None) -> dict[str, Any]:
-        """Put the chosen orders on an application awaiting the customer's confirmation.  A
+        """Put the chosen orders on an application awaiting the customer's confirmation (the
+        preview).  The account's rules (billing and mailing information given, no arrears) and
+        each order's are checked in the transaction that takes the orders, holding the
+        account's profile row, so neither can change between the check and the commit.  A
         repeated ``request_key`` answers with the application it made, so a client retrying
         after a timeout learns its id instead of hearing that its orders are taken."""
         request = parse(ApplyForInvoice, data)
         order_ids = list(dict.fromkeys(request.order_ids))
+        self._know(account_id)
         with self.db.transaction() as session:
+            account = session.get(AccountProfile, account_id, with_for_update=True)
             orders = repository.orders_for_update(session, account_id, order_ids)
             # after the locks: a concurrent twin of this request has committed or not started
             if request_key and (made := repository.application_by_request(
                     session, account_id, request_key)):
-                return application_out(made).wire()
+                return application_out(made, account, orders).wire()
+            profile = profile_of(account)
+            domain.check_account(profile, account is not None and account.in_arrears)
             for row in orders:
                 domain.check_invoiceable(row.order_id, row.status)
             currency = domain.single_currency([row.currency for row in orders])
@@ -159,6 +227,7 @@ class InvoicingService(Pingable):
                 account_id=account_id,
                 request_key=request_key,
                 status=domain.AWAITING_CONFIRMATION,
+                channel=request.channel or (profile.delivery_channel if profile else None),
                 currency=currency,
                 net_minor=sum(row.net_minor for row in orders),
                 vat_minor=sum(row.vat_minor for row in orders),
@@ -169,11 +238,12 @@ class InvoicingService(Pingable):
                     for i, row in enumerate(orders)
                 ],
             )
+            note_status(application, domain.AWAITING_CONFIRMATION)
             session.add(application)
             for row in orders:
                 row.status = domain.APPLIED
                 row.application_id = application.id
-        return application_out(application).wire()
+            return application_out(application, account, orders).wire()
 
     @rpc
     def list_applications(self, account_id: str, limit: int | None = None,
@@ -184,74 +254,135 @@ class InvoicingService(Pingable):
         return pages.page([application_out(row).wire() for row in rows], size, "created_at")
 
     @rpc
+    def list_all_applications(self, status: str | None = None, limit: int | None = None,
+                              cursor: str | None = None) -> dict[str, Any]:
+        """Operators: every account's applications newest first (``submitted``: to review)."""
+        size = pages.check_limit(limit)
+        rows = repository.applications(self.db.session, None, size + 1,
+                                       pages.decode_cursor(cursor), status)
+        return pages.page([application_out(row).wire() for row in rows], size, "created_at")
+
+    @rpc
     def get_application(self, account_id: str, application_id: str) -> dict[str, Any]:
-        return application_out(
-            repository.application(self.db.session, account_id, application_id)
-        ).wire()
+        session = self.db.session
+        application = repository.application(session, account_id, application_id)
+        return application_out(application, session.get(AccountProfile, account_id),
+                               repository.orders_of(session, application)).wire()
 
     @rpc
     def confirm(self, account_id: str, application_id: str) -> dict[str, Any]:
-        """Issue the invoice of an application; answers the application, which then carries
-        ``invoice_id``.  Confirming twice issues one invoice and answers the same."""
-        current = repository.application(self.db.session, account_id, application_id)
-        if current.invoice_id is not None:
-            return application_out(current).wire()
-        domain.check_pending(current.status)
-        buyer = parse(AccountOut, self.billing.get_account(account_id))
-        self.db.session.rollback()  # hold no snapshot or lock across the RPC call
-        settings = self.settings
+        """The customer confirms the preview: the account's rules are checked again (under its
+        profile row's lock), the application is ``submitted`` and its invoice issued at once,
+        or left for an operator's review where ``INVOICING_REVIEW`` says so.  Confirming again
+        answers the same; exactly one invoice is issued."""
+        with self.db.transaction() as session:
+            account = session.get(AccountProfile, account_id, with_for_update=True)
+            application = repository.application(session, account_id, application_id, lock=True)
+            if application.status in (domain.SUBMITTED, domain.ISSUED):
+                return application_out(application, account).wire()
+            domain.check_pending(application.status)
+            domain.check_account(profile_of(account), account is not None and account.in_arrears)
+            note_status(application, domain.SUBMITTED)
+            total = Money.from_minor(application.total_minor, application.currency)
+            if not person_decides(self.settings.invoicing_review, total):
+                self._issue(session, application, account)
+            return application_out(application, account).wire()
+
+    @rpc
+    def withdraw(self, account_id: str, application_id: str) -> dict[str, Any]:
+        """The customer withdraws an application not yet issued: its orders are free again."""
         with self.db.transaction() as session:
             application = repository.application(session, account_id, application_id, lock=True)
-            if application.invoice_id is not None:
-                return application_out(application).wire()
-            domain.check_pending(application.status)
-            orders = repository.orders_for_update(
-                session, account_id, [link.order_id for link in application.orders]
-            )
-            today = datetime.now(UTC).date()
-            sequence = repository.next_invoice_sequence(session, settings.invoice_series, today.year)
-            invoice = Invoice(
-                id=str(uuid.uuid4()),
-                number=domain.invoice_number(settings.invoice_series, today.year, sequence),
-                series=settings.invoice_series,
-                year=today.year,
-                sequence=sequence,
-                account_id=account_id,
-                application_id=application.id,
-                status=domain.ISSUED,
-                currency=application.currency,
-                net_minor=application.net_minor,
-                vat_minor=application.vat_minor,
-                total_minor=application.total_minor,
-                snapshot_json=json.dumps(
-                    {
-                        "seller": PartySnapshot(
-                            name=settings.seller_name,
-                            address=settings.seller_address,
-                            vat_id=settings.seller_vat_id,
-                        ).wire(),
-                        "buyer": PartySnapshot(
-                            name=buyer.company_name,
-                            address=buyer.billing_address,
-                            vat_id=buyer.organisation_number,
-                            email=buyer.email,
-                        ).wire(),
-                        "po_numbers": [row.po_number for row in orders if row.po_number],
-                        "lines": [line.wire() for row in orders for line in invoice_lines(row)],
-                    }
-                ),
-                issue_date=today.isoformat(),
-                pdf_status="pending",
-                issued_at=utcnow(),
-            )
-            session.add(invoice)
-            application.status = domain.ISSUED
-            application.invoice_id = invoice.id
-            for row in orders:
-                row.status = domain.INVOICED
-            self.outbox.add(session, InvoiceIssued(invoice=invoice_out(invoice)))
-            answer = application_out(application).wire()
-        return answer
+            if application.status != domain.WITHDRAWN:
+                domain.check_pending(application.status, *domain.LIVE)
+                self._close(session, application, domain.WITHDRAWN)
+            return application_out(application).wire()
+
+    @rpc
+    def approve(self, application_id: str) -> dict[str, Any]:
+        """An operator approves a submitted application: its invoice is issued."""
+        with self.db.transaction() as session:
+            found = repository.application(session, None, application_id)
+            account = session.get(AccountProfile, found.account_id, with_for_update=True)
+            application = repository.application(session, None, application_id, lock=True)
+            if application.status != domain.ISSUED:
+                domain.check_pending(application.status, domain.SUBMITTED)
+                self._issue(session, application, account)
+            return application_out(application, account).wire()
+
+    @rpc
+    def reject(self, application_id: str, reason: str) -> dict[str, Any]:
+        """An operator rejects a submitted application, saying why: its orders are free again."""
+        with self.db.transaction() as session:
+            application = repository.application(session, None, application_id, lock=True)
+            if application.status != domain.REJECTED:
+                domain.check_pending(application.status, domain.SUBMITTED)
+                application.reason = reason[:500]
+                self._close(session, application, domain.REJECTED)
+            return application_out(application).wire()
+
+    @staticmethod
+    def _close(session: Session, application: InvoiceApplication, status: str) -> None:
+        """End an application without an invoice: each of its orders is as it would be had it
+        never been applied for."""
+        note_status(application, status)
+        for row in repository.orders_of(session, application, lock=True):
+            if row.application_id == application.id and row.status == domain.APPLIED:
+                row.status = domain.status_of(row.order_status, row.cash_paid_minor,
+                                              row.voucher_paid_minor)
+                row.application_id = None
+
+    def _issue(self, session: Session, application: InvoiceApplication,
+               account: AccountProfile | None) -> None:
+        """Issue the application's invoice: numbered in its series and year without gaps,
+        made out to the billing information as it is now (kept on the invoice)."""
+        settings = self.settings
+        profile = profile_of(account)
+        assert profile is not None and profile.billing_info is not None
+        orders = repository.orders_of(session, application, lock=True)
+        today = datetime.now(UTC).date()
+        sequence = repository.next_invoice_sequence(session, settings.invoice_series, today.year)
+        billing_info = profile.billing_info
+        invoice = Invoice(
+            id=str(uuid.uuid4()),
+            number=domain.invoice_number(settings.invoice_series, today.year, sequence),
+            series=settings.invoice_series,
+            year=today.year,
+            sequence=sequence,
+            account_id=application.account_id,
+            application_id=application.id,
+            status=domain.ISSUED,
+            currency=application.currency,
+            net_minor=application.net_minor,
+            vat_minor=application.vat_minor,
+            total_minor=application.total_minor,
+            snapshot_json=json.dumps(
+                {
+                    "seller": PartySnapshot(
+                        name=settings.seller_name,
+                        address=settings.seller_address,
+                        vat_id=settings.seller_vat_id,
+                    ).wire(),
+                    "buyer": PartySnapshot(
+                        name=billing_info.legal_name,
+                        address=address_text(billing_info.address),
+                        vat_id=profile.company.vat_number or billing_info.tax_id,
+                        email=profile.mailing_info.email if profile.mailing_info else None,
+                    ).wire(),
+                    "po_numbers": [row.po_number for row in orders if row.po_number],
+                    "lines": [line.wire() for row in orders for line in invoice_lines(row)],
+                }
+            ),
+            issue_date=today.isoformat(),
+            pdf_status="pending",
+            issued_at=utcnow(),
+        )
+        session.add(invoice)
+        note_status(application, domain.ISSUED)
+        application.invoice_id = invoice.id
+        for row in orders:
+            row.status = domain.INVOICED
+        self.outbox.add(session, InvoiceIssued(invoice=invoice_out(invoice)))
 
     @rpc
     def list_invoices(self, account_id: str, limit: int | None = None,
@@ -300,6 +431,23 @@ def invoice_lines(row: InvoiceableOrder) -> list[InvoiceLineOut]:
     ]
 
 
+def profile_of(account: AccountProfile | None) -> ProfileChanged | None:
+    if account is None or account.profile_json is None:
+        return None
+    return ProfileChanged.model_validate_json(account.profile_json)
+
+
+def address_text(address: Address) -> str:
+    return f"{address.street}, {address.postal_code} {address.city}, {address.country}"
+
+
+def note_status(application: InvoiceApplication, status: str) -> None:
+    """Move an application to ``status`` and add it, with when, to its history."""
+    history = json.loads(application.status_history) if application.status_history else []
+    history.append({"status": status, "at": wire_time(utcnow())})
+    application.status, application.status_history = status, json.dumps(history)
+
+
 def invoiceable_out(row: InvoiceableOrder) -> InvoiceableOrderOut:
     reason = domain.not_invoiceable_reason(row.status)
     return InvoiceableOrderOut(
@@ -314,8 +462,12 @@ def invoiceable_out(row: InvoiceableOrder) -> InvoiceableOrderOut:
     )
 
 
-def application_out(application: InvoiceApplication) -> InvoiceApplicationOut:
+def application_out(application: InvoiceApplication, account: AccountProfile | None = None,
+                    orders: list[InvoiceableOrder] | None = None) -> InvoiceApplicationOut:
+    """An application; with the account (``account``) and its orders (``orders``), the
+    confirmation page's parts too."""
     currency = application.currency
+    profile = profile_of(account)
     return InvoiceApplicationOut(
         id=application.id,
         account_id=application.account_id,
@@ -326,6 +478,12 @@ def application_out(application: InvoiceApplication) -> InvoiceApplicationOut:
         total=MoneyOut.minor(application.total_minor, currency),
         invoice_id=application.invoice_id,
         created_at=application.created_at,
+        channel=application.channel,  # type: ignore[arg-type]
+        reason=application.reason,
+        status_history=json.loads(application.status_history) if application.status_history else [],
+        billing_info=profile.billing_info if profile else None,
+        mailing_info=profile.mailing_info if profile else None,
+        lines=[line for row in orders or [] for line in invoice_lines(row)],
     )
 
 

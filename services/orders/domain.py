@@ -159,16 +159,6 @@ def check_editable(status: str, goods: bool) -> None:
         raise OrderNotEditable(f"an order that is {status} cannot be changed", {"status": status})
 
 
-def manager_confirms(rule: str, total: Money) -> bool:
-    """Whether a manager (not the system) confirms a goods order: ``never``, ``always``, or
-    ``above:<amount>`` (the order's total above it)."""
-    if rule == "always":
-        return True
-    if rule.startswith("above:"):
-        return total.amount > Decimal(rule.split(":", 1)[1])
-    return False
-
-
 def pack(lines: list[tuple[str, int]], units_per_box: dict[str, int | None]) -> list[dict[str, object]]:
     """Boxes for a shipment's lines when the operator gives none: each product in boxes of its
     ``units_per_box`` (the last one holding the rest; no such size: one box for the line),

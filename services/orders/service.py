@@ -76,7 +76,7 @@ from services.common.errors import (
     ServiceUnavailable,
 )
 from services.common.messaging import Outbox, ServiceRpc, every, handles, rpc
-from services.common.money import Money
+from services.common.money import Money, person_decides
 from services.common.service import Pingable
 from services.orders import domain, order_forms, provisioning, repository
 from services.orders.models import (
@@ -371,7 +371,7 @@ class OrdersService(Pingable):
                 raise InsufficientStock("none of the order's products is in stock",
                                         {"order_id": order.id})
             total = Money.from_minor(order.total_minor, order.currency)
-            if domain.manager_confirms(self.settings.orders_manager_confirmation, total):
+            if person_decides(self.settings.orders_manager_confirmation, total):
                 order.status = domain.AWAITING_CONFIRMATION
             else:
                 order.status, order.confirmed_by, order.confirmed_at = (

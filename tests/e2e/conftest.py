@@ -63,6 +63,14 @@ class Api:
         self.email = email
         return {**body, "email": email}
 
+    def complete_profile(self) -> None:
+        """Give the billing and mailing information an invoice application needs."""
+        from services.common.profile_testing import BILLING, MAILING
+
+        for path, body in (("/account/billing-info", BILLING), ("/account/mailing-info", MAILING)):
+            answer = self.http.put(path, json=body, headers=self.headers())
+            assert answer.status_code == 200, answer.text
+
     def top_up(self, account_id: str, amount: str) -> dict[str, Any]:
         answer = self.post(f"/admin/accounts/{account_id}/top-ups",
                            {"amount": {"amount": amount, "currency": "EUR"}})

@@ -116,6 +116,7 @@ def test_a_top_up_of_a_missing_account_is_a_404(operator):
 
 
 def test_an_order_applied_for_twice_is_a_409_order_already_invoiced(customer, operator):
+    customer.complete_profile()
     operator.top_up(customer.get("/account").json()["id"], "25.00")
     order = customer.order()
     customer.wait_invoiceable(order["id"])

@@ -68,6 +68,7 @@ def test_a_refused_request_is_replayed_as_refused(customer):
 
 
 def test_confirming_twice_issues_one_invoice(customer, operator):
+    customer.complete_profile()
     operator.top_up(customer.get("/account").json()["id"], "25.00")
     order = customer.order()
     customer.wait_invoiceable(order["id"])

@@ -26,6 +26,7 @@ def apply(customer, order_id: str):
 
 
 def test_voucher_money_is_never_invoiceable(operator, customer):
+    customer.complete_profile()
     account_id = customer.get("/account").json()["id"]
     operator.top_up(account_id, "100.00")
     give_voucher(operator, customer, "30.00")
@@ -40,6 +41,7 @@ def test_voucher_money_is_never_invoiceable(operator, customer):
 
 
 def test_a_partially_failed_order_becomes_invoiceable_for_its_successful_part(operator, customer):
+    customer.complete_profile()
     operator.top_up(customer.get("/account").json()["id"], "100.00")
     sku = sku_like(operator, price="10.00")  # 12.50 a unit with VAT
     rule(operator, sku, outcome="fail_units", failed_units=1, cancel_fails=True)

@@ -141,6 +141,7 @@ def test_a_refused_payment_is_final_even_after_a_top_up(outages, paused):
 
 def test_an_application_sent_while_invoicing_is_paused_is_answered_on_retry(outages, paused):
     customer = funded_customer(outages)
+    customer.complete_profile()
     order = customer.order()
     customer.wait_invoiceable(order["id"])
     key = {"Idempotency-Key": str(uuid.uuid4())}

@@ -15,6 +15,7 @@ from services.billing.service import BillingService
 from services.common import testing
 from services.common.contracts import MoneyOut, OrderImplemented, OrderLineOut, OrderOut
 from services.common.db import make_engine
+from services.common.profile_testing import BILLING, MAILING
 from services.invoicing import repository
 from services.invoicing.models import InvoiceableOrder, InvoiceCounter, ProcessedEvent
 from services.invoicing.service import InvoicingService
@@ -45,32 +46,62 @@ def invoiceable_count(url: str, account_id: str) -> int:
     return int(count or 0)
 
 
-def test_concurrent_confirmations_get_consecutive_numbers_without_gaps(
+def applying_account(rpc, config, orders: int) -> tuple[str, list[str]]:
+    """An account that may apply for invoices, with ``orders`` implemented orders invoicing
+    has learnt of; its id and the orders'."""
+    account_id = rpc.billing.register_account({
+        "email": f"{uuid.uuid4().hex[:10]}@example.com", "password": "long-enough-pw",
+        "country": "SE", "company_name": "Numbers AB"})["account_id"]
+    rpc.billing.set_billing_info(account_id, BILLING)
+    rpc.billing.set_mailing_info(account_id, MAILING)
+    dispatch = event_dispatcher(config)
+    events = [implemented_order(account_id) for _ in range(orders)]
+    for evt in events:
+        dispatch("orders", "order_implemented", evt.wire())
+    testing.wait_for(lambda: len(rpc.invoicing.invoiceable(account_id, 100)["items"]) == orders, 30)
+    return account_id, [evt.order.id for evt in events]
+
+
+def test_fifty_concurrent_confirmations_get_consecutive_numbers_without_gaps(
     run_services, rpc, rpc_factory, config, monkeypatch
 ):
     series = f"T{uuid.uuid4().hex[:6].upper()}"
     monkeypatch.setenv("INVOICE_SERIES", series)
-    run_services(BillingService, InvoicingService)
-    account_id = rpc.billing.register_account({
-        "email": f"{uuid.uuid4().hex[:10]}@example.com", "password": "long-enough-pw",
-        "country": "SE", "company_name": "Numbers AB"})["account_id"]
-    dispatch = event_dispatcher(config)
-    events = [implemented_order(account_id) for _ in range(8)]
-    for evt in events:
-        dispatch("orders", "order_implemented", evt.wire())
-    testing.wait_for(lambda: len(rpc.invoicing.invoiceable(account_id)["items"]) == 8, 20)
-    applications = [rpc.invoicing.apply(account_id, {"order_ids": [evt.order.id]})["id"]
-                    for evt in events]
+    run_services(BillingService, InvoicingService, InvoicingService)
+    account_id, order_ids = applying_account(rpc, config, 50)
+    applications = [rpc.invoicing.apply(account_id, {"order_ids": [order_id]})["id"]
+                    for order_id in order_ids]
 
     def confirm(app_id: str) -> str:
         proxy = rpc_factory()
         invoice_id = proxy.invoicing.confirm(account_id, app_id)["invoice_id"]
         return str(proxy.invoicing.get_invoice(account_id, invoice_id)["number"])
 
-    numbers = list(eventlet.GreenPool(8).imap(confirm, applications))
+    numbers = list(eventlet.GreenPool(50).imap(confirm, applications))
 
     year = datetime.now(UTC).year
-    assert sorted(numbers) == [f"{series}-{year}-{n:06d}" for n in range(1, 9)]
+    assert sorted(numbers) == [f"{series}-{year}-{n:06d}" for n in range(1, 51)]
+
+
+def test_fifty_concurrent_identical_applications_make_exactly_one(run_services, rpc, rpc_factory,
+                                                                  config):
+    from services.common.errors import OrderAlreadyInvoiced
+
+    run_services(BillingService, InvoicingService, InvoicingService)
+    account_id, order_ids = applying_account(rpc, config, 3)
+
+    def attempt(_: int) -> str:
+        try:
+            return str(rpc_factory().invoicing.apply(account_id, {"order_ids": order_ids},
+                                                     uuid.uuid4().hex)["id"])
+        except OrderAlreadyInvoiced:
+            return "refused"
+
+    outcomes = list(eventlet.GreenPool(50).imap(attempt, range(50)))
+
+    made = [outcome for outcome in outcomes if outcome != "refused"]
+    assert len(made) == 1 and outcomes.count("refused") == 49
+    assert [a["id"] for a in rpc.invoicing.list_applications(account_id)["items"]] == made
 
 
 def test_a_rolled_back_issue_gives_its_number_back(database_urls):

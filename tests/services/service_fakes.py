@@ -14,10 +14,16 @@ from sqlalchemy.orm import Session
 
 from services.common.contracts import (
     AccountOut,
+    Address,
+    BillingInfo,
     ChargeOrder,
+    Company,
     Event,
     LedgerEntryOut,
+    MailingInfo,
     MoneyOut,
+    ProfileChanged,
+    Standing,
     utcnow,
 )
 
@@ -102,6 +108,9 @@ class FakeBilling:
     def expire_order_payment(self, *args: Any) -> dict[str, Any]:
         return self._answer("expire_order_payment", *args)
 
+    def account_for_invoicing(self, account_id: str) -> dict[str, Any]:
+        return self._answer("account_for_invoicing", account_id)
+
 
 def charged(data: dict[str, Any]) -> dict[str, Any]:
     """Billing's answer to a charge it made: the ledger entry."""
@@ -115,6 +124,36 @@ def charged(data: dict[str, Any]) -> dict[str, Any]:
         balance=MoneyOut(amount="100.00", currency=request.currency),
         created_at=utcnow(),
     ).wire()
+
+
+def complete_profile(account_id: str, version: int = 1, *, billing_info: bool = True,
+                     mailing_info: bool = True) -> ProfileChanged:
+    """Billing's word on an account whose profile is complete (or lacks a part)."""
+    address = Address(street="Kungsgatan 2", postal_code="111 43", city="Stockholm", country="SE")
+    return ProfileChanged(
+        account_id=account_id,
+        company=Company(legal_name="Buyer AB", organisation_number="556000-0000", country="SE",
+                        vat_number="SE556000000001", address=address),
+        billing_info=BillingInfo(legal_name="Buyer AB", tax_id="SE556000000001",
+                                 address=address) if billing_info else None,
+        mailing_info=MailingInfo(recipient="Ekonomi", phone="+46 8 123 456", address=address,
+                                 email="ekonomi@buyer.example") if mailing_info else None,
+        delivery_channel="email_pdf", einvoice_capable=False, notifications_enabled=True,
+        language="sv", profile_version=version)
+
+
+def standing(account_id: str, version: int = 1, in_arrears: bool = False) -> Standing:
+    zero = MoneyOut(amount="0.00", currency="EUR")
+    owed = MoneyOut(amount="10.00" if in_arrears else "0.00", currency="EUR")
+    return Standing(account_id=account_id, cash_balance=zero, voucher_balance=zero,
+                    credit_limit=zero, overdue_invoices=owed, in_arrears=in_arrears,
+                    arrears_amount=owed, version=version)
+
+
+def invoicing_account(account_id: str, **parts: bool) -> dict[str, Any]:
+    """Billing's answer to ``account_for_invoicing``: a complete profile, not in arrears."""
+    return {"profile": complete_profile(account_id, **parts).wire(),
+            "standing": standing(account_id).wire()}
 
 
 def account_answer(account_id: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ expired unpaid is not listed; events repeated or out of order change nothing."""
 import uuid
 
 import pytest
-from service_fakes import FakeOutbox, Service, account_answer, charged
+from service_fakes import FakeOutbox, Service, charged, invoicing_account
 
 from services.common.errors import (
     OrderImplementationFailed,
@@ -21,6 +21,7 @@ ACCOUNT = str(uuid.uuid4())
 
 @pytest.fixture
 def invoicing(service_database, billing, settings) -> Service:
+    billing.always("account_for_invoicing", invoicing_account)
     return Service(InvoicingService, service_database("invoicing"), billing=billing,
                    outbox=FakeOutbox(), settings=settings)
 
@@ -90,7 +91,6 @@ def test_a_failed_order_is_refused_until_cancelled_then_its_successful_part_is_i
 
     row = listed(invoicing, order["id"])
     assert (row["invoiceable"], row["invoiceable_amount"]["amount"]) == (True, "37.50")
-    billing.always("get_account", account_answer)
     application = invoicing.apply(ACCOUNT, {"order_ids": [order["id"]]})
     invoice_id = invoicing.confirm(ACCOUNT, application["id"])["invoice_id"]
     lines = invoicing.get_invoice(ACCOUNT, invoice_id)["lines"]

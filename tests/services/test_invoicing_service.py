@@ -1,13 +1,14 @@
 """Invoicing's decisions through its entrypoints: orders arrive from ``order_implemented``, an
 application keyed by its request answers every repeat with itself, confirming issues exactly one
-invoice, and billing not answering during a confirmation leaves the application to confirm later."""
+invoice, and confirming needs no answer from billing (invoicing knows the account from billing's
+events)."""
 
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from service_fakes import Service, account_answer
+from service_fakes import Service, invoicing_account
 from sqlalchemy import func, select
 
 from services.common.contracts import MoneyOut, OrderImplemented, OrderLineOut, OrderOut
@@ -29,6 +30,7 @@ def invoicing_db(service_database):
 
 @pytest.fixture
 def invoicing(invoicing_db, billing, outbox, settings) -> Service:
+    billing.always("account_for_invoicing", invoicing_account)
     return Service(InvoicingService, invoicing_db, billing=billing, outbox=outbox,
                    settings=settings)
 
@@ -133,7 +135,6 @@ def test_confirming_twice_issues_one_invoice_and_answers_the_same(
 ):
     order_ids = arrived(invoicing)
     application = invoicing.apply(ACCOUNT, {"order_ids": order_ids}, "key-1")
-    billing.always("get_account", account_answer)
 
     first = invoicing.confirm(ACCOUNT, application["id"])
     again = invoicing.confirm(ACCOUNT, application["id"])
@@ -156,58 +157,26 @@ def test_confirming_twice_issues_one_invoice_and_answers_the_same(
         invoicing.apply(ACCOUNT, {"order_ids": order_ids})
 
 
-def test_billing_timing_out_during_confirm_leaves_the_application_pending(
+def test_confirming_needs_no_billing_answer_it_knows_the_account_from_billings_events(
     invoicing, invoicing_db, billing, outbox
 ):
     application = invoicing.apply(ACCOUNT, {"order_ids": arrived(invoicing)}, "key-1")
-    billing.will("get_account",
-                 ServiceTimeout("billing.get_account did not answer within 2 s"),
-                 account_answer)
-
-    with pytest.raises(ServiceTimeout):
-        invoicing.confirm(ACCOUNT, application["id"])
-
-    assert invoicing.get_application(ACCOUNT, application["id"]) == application
-    assert count(invoicing_db, Invoice) == 0
-    assert outbox.events == []
+    billing.always("account_for_invoicing", ServiceTimeout("billing is away"))
 
     confirmed = invoicing.confirm(ACCOUNT, application["id"])
 
     assert confirmed["status"] == "issued"
-    assert count(invoicing_db, Invoice) == 1
+    assert [entry["status"] for entry in confirmed["status_history"]] == [
+        "awaiting_confirmation", "submitted", "issued"]
     assert len(outbox.of_type("invoice_issued")) == 1
+    assert len(billing.calls_of("account_for_invoicing")) == 1  # once, when it applied
 
 
-def test_a_twin_confirmation_that_wins_while_this_one_waits_for_billing_is_answered(
-    invoicing, invoicing_db, billing, outbox
-):
-    application = invoicing.apply(ACCOUNT, {"order_ids": arrived(invoicing)}, "key-1")
-    twin: list[dict] = []
-
-    def twin_confirms_meanwhile(account_id: str) -> dict:
-        twin.append(invoicing.confirm(ACCOUNT, application["id"]))  # another worker
-        return account_answer(account_id)
-
-    billing.will("get_account", twin_confirms_meanwhile, account_answer)
-
-    answer = invoicing.confirm(ACCOUNT, application["id"])
-
-    assert answer == twin[0]
-    assert answer["invoice_id"] is not None
-    assert count(invoicing_db, Invoice) == 1
-    assert len(outbox.of_type("invoice_issued")) == 1
-
-
-def test_invoice_numbers_follow_each_other_without_gaps_across_a_failed_confirmation(
-    invoicing, billing, outbox, settings
-):
+def test_invoice_numbers_follow_each_other_without_gaps(invoicing, outbox, settings):
     first = invoicing.apply(ACCOUNT, {"order_ids": arrived(invoicing, 1)})
     second = invoicing.apply(ACCOUNT, {"order_ids": arrived(invoicing, 1)})
-    billing.will("get_account", account_answer, ServiceTimeout("no answer"), account_answer)
 
     invoicing.confirm(ACCOUNT, first["id"])
-    with pytest.raises(ServiceTimeout):
-        invoicing.confirm(ACCOUNT, second["id"])
     invoicing.confirm(ACCOUNT, second["id"])
 
     year = datetime.now(UTC).year
@@ -221,5 +190,4 @@ def test_another_accounts_application_cannot_be_confirmed(invoicing, invoicing_d
     with pytest.raises(NotFound):
         invoicing.confirm("acc-someone-else", application["id"])
 
-    assert billing.calls == []
     assert count(invoicing_db, Invoice) == 0
