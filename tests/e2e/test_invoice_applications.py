@@ -52,6 +52,7 @@ def test_information_missing_and_arrears_refuse_an_application_until_put_right(
     assert withdrawn.json()["status"] == "withdrawn"
     assert code_of(customer.post(f"/invoice-applications/{shown['id']}/confirm")) == (
         409, "application_not_pending")
+    customer.wait_invoiceable(on_credit["id"])
     again = apply(customer, [paid["id"], on_credit["id"]])
     assert again.status_code == 201, again.text
     confirmed = customer.post(f"/invoice-applications/{again.json()['id']}/confirm")
