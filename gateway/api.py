@@ -31,6 +31,7 @@ from services.common.contracts import (
     InvoiceOut,
     LedgerEntryOut,
     OrderOut,
+    PaymentInvoiceOut,
     PrincipalOut,
     ProductOut,
     utcnow,
@@ -1059,6 +1060,23 @@ async def withdraw_application(request: Request, application_id: str,
     return await call(request, "invoicing", "withdraw", me.own_account(), application_id)
 
 
+@router.post("/payment-invoices/{payment_invoice_id}/card-payments", status_code=201,
+             tags=["invoices"], response_model=schemas.CardPaymentOut,
+             responses=responses(*WRITE, 404))
+async def pay_payment_invoice_by_card(request: Request, payment_invoice_id: str,
+                                      me: Principal = Depends(principal),
+                                      key: str | None = IdempotencyKey) -> JSONResponse:
+    """Pay what is still open on a payment invoice by card: open `pay_url` (the processor's
+    page); 409 `payment_invoice_not_open` once it is paid or void."""
+
+    async def handler() -> tuple[int, Any]:
+        return 201, await call(request, "billing", "create_card_payment", me.own_account(), None,
+                               None, request_key(me, key), payment_invoice_id)
+
+    return await once(request, me.user_id, key, {"payment_invoice_id": payment_invoice_id},
+                      handler, present=lambda made: with_pay_url(request, made))
+
+
 @router.get("/admin/invoice-applications", tags=["operator"],
             response_model=schemas.Page[InvoiceApplicationOut],
             responses=responses(*SIGNED_IN, 403, 422))
@@ -1089,12 +1107,16 @@ async def reject_application(request: Request, application_id: str, body: schema
 @router.get("/invoices", tags=["invoices"], response_model=schemas.Page[InvoiceOut],
             responses=responses(*SIGNED_IN, 422))
 async def list_invoices(request: Request, limit: int | None = Limit, cursor: str | None = Cursor,
+                        kind: str | None = Query(None, pattern="^(invoice|payment_invoice)$"),
                         me: Principal = Depends(principal)) -> Response:
-    return await relay(request, "invoicing", "list_invoices", me.own_account(), limit, cursor)
+    """The account's invoices, newest first; `?kind=payment_invoice`: its invoices for payment
+    (a wire-transfer order's, with `number`, `wire_reference`, `due_date`, `paid_amount`)."""
+    return await relay(request, "invoicing", "list_invoices", me.own_account(), limit, cursor,
+                       kind)
 
 
-@router.get("/invoices/{invoice_id}", tags=["invoices"], response_model=InvoiceOut,
-            responses=responses(*READ_ONE))
+@router.get("/invoices/{invoice_id}", tags=["invoices"],
+            response_model=InvoiceOut | PaymentInvoiceOut, responses=responses(*READ_ONE))
 async def get_invoice(request: Request, invoice_id: str, me: Principal = Depends(principal)) -> Response:
     return await relay(request, "invoicing", "get_invoice", me.own_account(), invoice_id)
 

@@ -98,6 +98,7 @@ class Payable(Base):
     due_on: Mapped[date] = mapped_column(Date)
     claim: Mapped[bool] = mapped_column(Boolean)
     status: Mapped[Literal["open", "paid", "void"]] = mapped_column(String(10))
+    order_id: Mapped[str | None] = mapped_column(String(36), index=True)  # the sale it bills
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 from services.common.countries import COUNTRIES  # noqa: F401 - re-exported for the rules
+from services.common.references import rf_reference, rf_valid  # noqa: F401 - re-exported
 
 # country → (ICD scheme, digits the number must have); other countries use a GLN
 PARTICIPANT_SCHEMES = {"SE": ("0007", 10), "NO": ("0192", 9), "DK": ("0184", 8), "FI": ("0216", 8)}
@@ -74,26 +75,6 @@ def _missing(info: dict[str, object] | None, fields: tuple[str, ...]) -> list[st
     if not (isinstance(address, dict) and address_complete(address)):
         missing.append("address")
     return missing
-
-
-def rf_reference(seed: int) -> str:
-    """An ISO 11649 creditor reference (``RF`` + 2 check digits + the reference) for a number.
-    The check digits make a mistyped reference detectable: see ``rf_valid``."""
-    body = str(seed)
-    check = 98 - _mod97(body + "RF00")
-    return f"RF{check:02d}{body}"
-
-
-def rf_valid(reference: str) -> bool:
-    text = reference.replace(" ", "").upper()
-    if not re.fullmatch(r"RF\d{2}[0-9A-Z]{1,21}", text):
-        return False
-    return _mod97(text[4:] + text[:4]) == 1
-
-
-def _mod97(text: str) -> int:
-    digits = "".join(str(int(c, 36)) for c in text)
-    return int(digits) % 97
 
 
 def one_line(address: dict[str, str]) -> str:

@@ -94,6 +94,15 @@ def paid_for_order(session: Session, account_id: str, order_id: str, currency: s
     return {book: taken.get(book, zero) for book in (CUSTOMER_CASH, CUSTOMER_VOUCHER)}
 
 
+def paid_on_invoices(session: Session, account_id: str, order_id: str, currency: str) -> Money:
+    """What the payment invoices billing an order (claims) were paid: its price, paid by
+    wire or card rather than charged, refundable to the cash wallet like a charge's."""
+    paid = session.scalar(select(func.sum(Payable.paid_minor)).where(
+        Payable.order_id == order_id, Payable.account_id == account_id, Payable.claim.is_(True),
+        Payable.currency == currency))
+    return Money.from_minor(int(paid or 0), currency)
+
+
 def entry_by_key(session: Session, idempotency_key: str) -> JournalEntry | None:
     return session.scalars(
         select(JournalEntry).where(JournalEntry.idempotency_key == idempotency_key)

@@ -675,7 +675,7 @@ class BillingService(Pingable):
                               total_minor=total.minor, paid_minor=0, currency=total.currency,
                               due_on=evt.due_on, claim=evt.claim,
                               status="open" if withdrawn is None else "void",
-                              opened_at=evt.occurred_at)
+                              order_id=evt.order_id, opened_at=evt.occurred_at)
             session.add(payable)
             if withdrawn is not None:
                 log.info("payment invoice %s opened void: its order %s expired unpaid",
@@ -883,6 +883,8 @@ class BillingService(Pingable):
 
         def legs(session: Session, account: Account, _: Money) -> list[domain.Leg]:
             paid = repository.paid_for_order(session, account.id, request.order_id, account.currency)
+            paid[domain.CUSTOMER_CASH] += repository.paid_on_invoices(  # a wire-paid order
+                session, account.id, request.order_id, account.currency)
             for wallet, book, asked in (("cash", domain.CUSTOMER_CASH, cash),
                                         ("voucher", domain.CUSTOMER_VOUCHER, voucher)):
                 if paid[book] < asked:

@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     seller_bic: str = "ESSESESS"
     seller_bank_name: str = "SEB"
     invoice_series: str = "INV"
+    payment_invoice_series: str = "PI"
+    payment_terms_days: int = Field(14, ge=0, le=365, description="days from a payment "
+                                    "invoice's issue to its due date")
 
     @model_validator(mode="after")
     def _secret_outside_development(self) -> Settings:

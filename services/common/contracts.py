@@ -478,6 +478,27 @@ class InvoiceOut(Contract):
     issued_at: datetime
 
 
+class PaymentInvoiceOut(Contract):
+    """An invoice for payment: paid by a wire quoting its ``number`` or ``wire_reference`` (an
+    ISO 11649 RF creditor reference), or by card; ``open`` → ``paid``, or ``void``."""
+
+    id: str
+    kind: Literal["payment_invoice"] = "payment_invoice"
+    number: str
+    account_id: str
+    order_id: str | None
+    status: Literal["open", "paid", "void"]
+    total: MoneyOut
+    paid_amount: MoneyOut
+    remaining: MoneyOut
+    wire_reference: str
+    po_number: str | None
+    lines: list[OrderLineOut]
+    issue_date: str
+    due_date: str
+    created_at: datetime
+
+
 # -- documents --------------------------------------------------------------------------------
 
 

@@ -142,6 +142,37 @@ class Invoice(Base):
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
+class PaymentInvoice(Base):
+    """An invoice for payment (seed 000: "wire transfer (create invoice)"): numbered in its own
+    series without gaps, paid by a wire quoting its number or RF reference, or by card; open →
+    paid, or void (its order expired unpaid).  Billing takes the payments; this keeps what it
+    reports."""
+
+    __tablename__ = "payment_invoices"
+    __table_args__ = (
+        UniqueConstraint("series", "year", "sequence"),
+        Index("ix_payment_invoices_account_created", "account_id", "created_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # chosen by the order
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    series: Mapped[str] = mapped_column(String(20))
+    year: Mapped[int] = mapped_column(Integer)
+    sequence: Mapped[int] = mapped_column(Integer)
+    account_id: Mapped[str] = mapped_column(String(36))
+    order_id: Mapped[str | None] = mapped_column(String(36), unique=True)
+    status: Mapped[str] = mapped_column(String(10))  # open | paid | void
+    currency: Mapped[str] = mapped_column(String(3))
+    total_minor: Mapped[int] = mapped_column(BigInteger)
+    paid_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    wire_reference: Mapped[str] = mapped_column(String(35), unique=True)
+    po_number: Mapped[str | None] = mapped_column(String(64))
+    lines_json: Mapped[str] = mapped_column(Text)
+    issue_date: Mapped[str] = mapped_column(String(10))
+    due_date: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
 class OutboxMessage(OutboxMixin, Base):
     pass
 

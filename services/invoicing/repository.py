@@ -10,7 +10,13 @@ from sqlalchemy.orm import Session
 
 from services.common.errors import NotFound
 from services.common.pages import newest_first
-from services.invoicing.models import Invoice, InvoiceableOrder, InvoiceApplication, InvoiceCounter
+from services.invoicing.models import (
+    Invoice,
+    InvoiceableOrder,
+    InvoiceApplication,
+    InvoiceCounter,
+    PaymentInvoice,
+)
 
 
 def invoiceable_orders(session: Session, account_id: str, limit: int,
@@ -100,6 +106,13 @@ def invoices(session: Session, account_id: str, limit: int,
              after: tuple[datetime, str] | None) -> list[Invoice]:
     query = select(Invoice).where(Invoice.account_id == account_id)
     return list(session.scalars(newest_first(query, Invoice.issued_at, Invoice.id, limit, after)))
+
+
+def payment_invoices(session: Session, account_id: str, limit: int,
+                     after: tuple[datetime, str] | None) -> list[PaymentInvoice]:
+    query = select(PaymentInvoice).where(PaymentInvoice.account_id == account_id)
+    return list(session.scalars(newest_first(
+        query, PaymentInvoice.created_at, PaymentInvoice.id, limit, after)))
 
 
 def next_invoice_sequence(session: Session, series: str, year: int) -> int:

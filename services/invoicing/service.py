@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -34,6 +34,11 @@ from services.common.contracts import (
     OrderPartiallyFailed,
     OrderRefunded,
     PartySnapshot,
+    PaymentInvoiceOpened,
+    PaymentInvoiceOut,
+    PaymentInvoiceRequested,
+    PaymentInvoiceVoided,
+    PaymentReceived,
     ProfileChanged,
     Standing,
     parse,
@@ -43,6 +48,7 @@ from services.common.contracts import (
 from services.common.db import Database
 from services.common.messaging import Outbox, ServiceRpc, first_delivery, handles, rpc
 from services.common.money import Money, person_decides
+from services.common.references import rf_reference
 from services.common.service import Pingable
 from services.invoicing import domain, repository
 from services.invoicing.models import (
@@ -52,6 +58,7 @@ from services.invoicing.models import (
     InvoiceableOrder,
     InvoiceApplication,
     OutboxMessage,
+    PaymentInvoice,
     ProcessedEvent,
 )
 
@@ -83,7 +90,73 @@ class InvoicingService(Pingable):
 
     @handles(OrderCancelled)
     def on_order_cancelled(self, payload: dict[str, Any]) -> None:
-        self._learn(parse(OrderCancelled, payload))
+        """An order cancelled: what it keeps, or (expired unpaid) its payment invoice void."""
+        evt = parse(OrderCancelled, payload)
+        if evt.reason == "payment_expired" and evt.order.payment_invoice_id:
+            self._void_payment_invoice(evt.order.payment_invoice_id)
+        self._learn(evt)
+
+    # -- payment invoices ------------------------------------------------------------------
+
+    @handles(PaymentInvoiceRequested)
+    def on_payment_invoice_requested(self, payload: dict[str, Any]) -> None:
+        """An order to be paid by wire transfer ("create invoice"): its payment invoice, with
+        the id the order chose, numbered in ``PAYMENT_INVOICE_SERIES`` without gaps, for the
+        order's total, due ``PAYMENT_TERMS_DAYS`` from today; billing takes its payments from
+        now on (``payment_invoice_opened``, a claim: the order's price is owed)."""
+        evt = parse(PaymentInvoiceRequested, payload)
+        order, settings = evt.order, self.settings
+        with self.db.transaction() as session:
+            if not first_delivery(session, ProcessedEvent, evt.type, evt.event_id):
+                return
+            if session.get(PaymentInvoice, evt.payment_invoice_id) is not None:
+                return
+            today = datetime.now(UTC).date()
+            series = settings.payment_invoice_series
+            sequence = repository.next_invoice_sequence(session, series, today.year)
+            invoice = PaymentInvoice(
+                id=evt.payment_invoice_id, number=domain.invoice_number(series, today.year, sequence),
+                series=series, year=today.year, sequence=sequence, account_id=order.account_id,
+                order_id=order.id, status="open", currency=order.total.currency,
+                total_minor=order.total.money().minor, paid_minor=0,
+                wire_reference=rf_reference(int(f"9{today.year}{sequence:06d}")),
+                po_number=order.po_number,
+                lines_json=json.dumps([line.wire() for line in order.lines]),
+                issue_date=today.isoformat(),
+                due_date=(today + timedelta(days=settings.payment_terms_days)).isoformat(),
+                created_at=utcnow())
+            session.add(invoice)
+            self.outbox.add(session, PaymentInvoiceOpened(
+                payment_invoice_id=invoice.id, account_id=invoice.account_id,
+                number=invoice.number, wire_reference=invoice.wire_reference,
+                total=order.total, due_on=today + timedelta(days=settings.payment_terms_days),
+                claim=True, order_id=order.id))
+
+    @handles(PaymentReceived)
+    def on_payment_received(self, payload: dict[str, Any]) -> None:
+        """Billing took money for a payment invoice: what it says was paid (never less than
+        already known: reports may come out of order), and paid in full, ``paid``."""
+        evt = parse(PaymentReceived, payload)
+        if evt.payable is None:
+            return
+        with self.db.transaction() as session:
+            invoice = session.get(PaymentInvoice, evt.payable.payment_invoice_id,
+                                  with_for_update=True)
+            if invoice is None:
+                return
+            invoice.paid_minor = max(invoice.paid_minor, evt.payable.paid.money().minor)
+            if evt.payable.status == "paid" and invoice.status == "open":
+                invoice.status = "paid"
+
+    def _void_payment_invoice(self, payment_invoice_id: str) -> None:
+        """Void an open payment invoice and tell billing (nothing more is owed on it)."""
+        with self.db.transaction() as session:
+            invoice = session.get(PaymentInvoice, payment_invoice_id, with_for_update=True)
+            if invoice is None or invoice.status != "open":
+                return
+            invoice.status = "void"
+            self.outbox.add(session, PaymentInvoiceVoided(payment_invoice_id=invoice.id,
+                                                          account_id=invoice.account_id))
 
     @handles(OrderRefunded)
     def on_order_refunded(self, payload: dict[str, Any]) -> None:
@@ -386,14 +459,24 @@ class InvoicingService(Pingable):
 
     @rpc
     def list_invoices(self, account_id: str, limit: int | None = None,
-                      cursor: str | None = None) -> dict[str, Any]:
+                      cursor: str | None = None, kind: str | None = None) -> dict[str, Any]:
+        """The account's invoices newest first (``kind``: ``invoice``, the default, or
+        ``payment_invoice``)."""
         size = pages.check_limit(limit)
-        rows = repository.invoices(self.db.session, account_id, size + 1,
-                                   pages.decode_cursor(cursor))
+        after = pages.decode_cursor(cursor)
+        if kind == "payment_invoice":
+            found = repository.payment_invoices(self.db.session, account_id, size + 1, after)
+            return pages.page([payment_invoice_out(row).wire() for row in found], size,
+                              "created_at")
+        rows = repository.invoices(self.db.session, account_id, size + 1, after)
         return pages.page([invoice_out(row).wire() for row in rows], size, "issued_at")
 
     @rpc
     def get_invoice(self, account_id: str, invoice_id: str) -> dict[str, Any]:
+        """An invoice of any kind by id (another account's is not found)."""
+        payment_invoice = self.db.session.get(PaymentInvoice, invoice_id)
+        if payment_invoice is not None and payment_invoice.account_id == account_id:
+            return payment_invoice_out(payment_invoice).wire()
         return invoice_out(repository.invoice(self.db.session, account_id, invoice_id)).wire()
 
 
@@ -485,6 +568,20 @@ def application_out(application: InvoiceApplication, account: AccountProfile | N
         mailing_info=profile.mailing_info if profile else None,
         lines=[line for row in orders or [] for line in invoice_lines(row)],
     )
+
+
+def payment_invoice_out(invoice: PaymentInvoice) -> PaymentInvoiceOut:
+    currency = invoice.currency
+    return PaymentInvoiceOut(
+        id=invoice.id, number=invoice.number, account_id=invoice.account_id,
+        order_id=invoice.order_id, status=invoice.status,  # type: ignore[arg-type]
+        total=MoneyOut.minor(invoice.total_minor, currency),
+        paid_amount=MoneyOut.minor(invoice.paid_minor, currency),
+        remaining=MoneyOut.minor(max(invoice.total_minor - invoice.paid_minor, 0)
+                                 if invoice.status == "open" else 0, currency),
+        wire_reference=invoice.wire_reference, po_number=invoice.po_number,
+        lines=[OrderLineOut.model_validate(line) for line in json.loads(invoice.lines_json)],
+        issue_date=invoice.issue_date, due_date=invoice.due_date, created_at=invoice.created_at)
 
 
 def invoice_out(invoice: Invoice) -> InvoiceOut:

@@ -1,5 +1,6 @@
-"""Payment invoices paid through the gateway (the invoicing service's ``payment_invoice_opened``
-event published on the product's broker, as invoicing will publish it): a camt.053 import pays
+"""Payment invoices paid through the gateway (some opened by publishing the invoicing
+service's ``payment_invoice_opened`` on the product's broker; a wire-transfer order's issued
+by invoicing itself): a camt.053 import pays
 one in full and one in part and credits an over-payment's surplus to the cash wallet; the card
 link pays what remains; an operator matches an unmatched credit to a payment invoice; a card
 payment names either an amount or a payment invoice."""
@@ -120,26 +121,39 @@ def test_a_card_payment_names_an_amount_or_a_payment_invoice_and_not_another_acc
     assert (answer.status_code, answer.json()["error"]["code"]) == (404, "not_found")
 
 
+def wire_order(customer: Api, sku: str = "VM-S-1M", quantity: int = 10) -> dict:
+    placed = customer.post("/orders", {"lines": [{"sku": sku, "quantity": quantity}],
+                                       "payment_method": "wire_transfer", "po_number": "PO-WIRE"},
+                           headers={"Idempotency-Key": uuid.uuid4().hex})
+    assert placed.status_code == 201, placed.text
+    return placed.json()
+
+
+def payment_invoice_of(customer: Api, order: dict) -> dict:
+    def issued() -> dict | None:
+        answer = customer.get(f"/invoices/{order['payment_invoice_id']}")
+        return answer.json() if answer.status_code == 200 else None
+
+    return testing.wait_for(issued, 20, 0.2, "invoicing never issued the payment invoice")
+
+
 def test_a_wire_transfer_order_is_implemented_when_its_payment_invoice_is_paid(
     product, operator, customer
 ):
-    placed = customer.post("/orders", {"lines": [{"sku": "VM-S-1M", "quantity": 10}],
-                                       "payment_method": "wire_transfer"},
-                           headers={"Idempotency-Key": uuid.uuid4().hex})
-    assert placed.status_code == 201, placed.text
-    order = placed.json()
+    order = wire_order(customer)
     assert (order["status"], order["total"]["amount"]) == ("awaiting_payment", "250.00")
-    # what the invoicing service will do with the order's payment_invoice_requested event
-    evt = PaymentInvoiceOpened(
-        payment_invoice_id=order["payment_invoice_id"], account_id=order["account_id"],
-        number=f"PI-2026-{uuid.uuid4().int % 10**6:06d}",
-        wire_reference=rf_reference(uuid.uuid4().int % 10**12),
-        total=MoneyOut(amount="250.00", currency="EUR"), due_on=date.today() + timedelta(days=14),
-        order_id=order["id"])
-    product.publish(evt)
+
+    invoice = payment_invoice_of(customer, order)  # issued by invoicing from the order's event
+    year = date.today().year
+    assert invoice["kind"] == "payment_invoice" and invoice["number"].startswith(f"PI-{year}-")
+    assert (invoice["status"], invoice["total"]["amount"], invoice["po_number"]) == (
+        "open", "250.00", "PO-WIRE")
+    assert invoice["wire_reference"].startswith("RF") and invoice["order_id"] == order["id"]
+    listed = customer.items("/invoices?kind=payment_invoice")
+    assert [i["id"] for i in listed] == [invoice["id"]]
     testing.wait_for(lambda: owed(customer) == "250.00", 20, 0.2, "billing never heard of it")
 
-    import_statement(operator, FULL_NUMBER=evt.number)
+    import_statement(operator, FULL_NUMBER=invoice["number"])
 
     def completed() -> dict | None:
         shown = customer.get(f"/orders/{order['id']}").json()
@@ -148,3 +162,53 @@ def test_a_wire_transfer_order_is_implemented_when_its_payment_invoice_is_paid(
     done = testing.wait_for(completed, 20, 0.2, "the paid invoice never completed the order")
     assert done["paid_cash"]["amount"] == "250.00"
     assert (owed(customer), cash(customer)) == ("0.00", "0.00")
+    paid = testing.wait_for(lambda: (shown := customer.get(f"/invoices/{invoice['id']}").json())
+                            ["status"] == "paid" and shown, 20, 0.2, "never shown paid")
+    assert (paid["paid_amount"]["amount"], paid["remaining"]["amount"]) == ("250.00", "0.00")
+
+
+def test_a_wire_order_paid_by_card_link_that_partly_fails_refunds_the_failed_part_as_cash(
+    product, operator, customer
+):
+    sku = f"E2E-W-{uuid.uuid4().hex[:6].upper()}"
+    assert operator.post("/admin/products", {"sku": sku, "name": "Wired", "kind": "service",
+                                             "vat_rate": "25", "price": {"amount": "20.00",
+                                                                         "currency": "EUR"}}
+                         ).status_code == 201
+    assert operator.http.put(f"/admin/provisioning-simulator/{sku}", json={
+        "outcome": "fail_units", "failed_units": 1}, headers=operator.headers()).status_code == 200
+    order = wire_order(customer, sku, 2)  # 50.00
+    invoice = payment_invoice_of(customer, order)
+    testing.wait_for(lambda: owed(customer) == "50.00", 20, 0.2, "billing never heard of it")
+
+    card = customer.post(f"/payment-invoices/{invoice['id']}/card-payments",
+                         headers={"Idempotency-Key": uuid.uuid4().hex})
+    assert card.status_code == 201, card.text
+    assert httpx.post(card.json()["pay_url"], json={"card_number": "4242424242424242",
+                                                    "expiry": "12/30", "cvc": "123"}
+                      ).status_code == 200
+
+    def cancelled() -> dict | None:
+        shown = customer.get(f"/orders/{order['id']}").json()
+        return shown if shown["status"] == "partially_cancelled" else None
+
+    done = testing.wait_for(cancelled, 20, 0.2, "the failed unit was never cancelled")
+    assert done["lines"][0]["refunded_cash"]["amount"] == "25.00"
+    assert (owed(customer), cash(customer)) == ("0.00", "25.00")
+
+
+def test_an_expired_wire_orders_payment_invoice_is_void(product, customer):
+    from services.common.contracts import utcnow
+
+    order = wire_order(customer, quantity=1)
+    invoice = payment_invoice_of(customer, order)
+    testing.wait_for(lambda: owed(customer) == "25.00", 20, 0.2, "billing never heard of it")
+
+    product.rpc("orders", "run_timers_at", (utcnow() + timedelta(days=15)).isoformat())
+
+    testing.wait_for(lambda: customer.get(f"/invoices/{invoice['id']}").json()["status"] == "void",
+                     20, 0.2, "the payment invoice was never voided")
+    assert owed(customer) == "0.00"
+    refused = customer.post(f"/payment-invoices/{invoice['id']}/card-payments",
+                            headers={"Idempotency-Key": uuid.uuid4().hex})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (409, "payment_invoice_not_open")

@@ -135,3 +135,26 @@ def test_a_payment_invoice_announced_after_its_order_expired_opens_void(billing,
     assert (shown["status"], shown["remaining"]["amount"]) == ("void", "0.00")
     assert billing.get_account(account_id)["open_invoices"]["amount"] == "0.00"
     assert whole(database) == []
+
+
+def test_a_wire_paid_orders_failed_part_is_refunded_to_cash_never_more_than_its_invoice_took(
+        billing, database):
+    from services.common.errors import RefundExceedsPayment
+
+    account_id, order_id, invoice_id = account(billing), str(uuid.uuid4()), str(uuid.uuid4())
+    billing.on_payment_invoice_opened(PaymentInvoiceOpened(
+        payment_invoice_id=invoice_id, account_id=account_id, number="PI-2026-777001",
+        wire_reference="RF5592026777001", total=MoneyOut(amount="50.00", currency="EUR"),
+        due_on=date.today() + timedelta(days=14), order_id=order_id).wire())
+    card = billing.create_card_payment(account_id, None, None, None, invoice_id)
+    billing.settle_card_payment(card["id"], "succeeded")
+
+    def refund(cash_amount: str, key: str) -> dict:
+        return billing.refund({"refund_id": key, "account_id": account_id, "order_id": order_id,
+                               "cash": cash_amount, "voucher": "0.00", "currency": "EUR"})
+
+    refund("25.00", "order:x:cancel")
+    assert cash(billing, account_id) == "25.00"
+    with pytest.raises(RefundExceedsPayment):
+        refund("25.01", "operator:more")
+    assert whole(database) == []
