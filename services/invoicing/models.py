@@ -140,6 +140,9 @@ class Invoice(Base):
     pdf_status: Mapped[str] = mapped_column(String(20), default="pending")
     pdf_document_id: Mapped[str | None] = mapped_column(String(36))
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # the hash chain (chain.py): this document's hash, and the one before it in its series
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    previous_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class PaymentInvoice(Base):

@@ -50,7 +50,7 @@ from services.common.messaging import Outbox, ServiceRpc, first_delivery, handle
 from services.common.money import Money, person_decides
 from services.common.references import rf_reference
 from services.common.service import Pingable
-from services.invoicing import domain, repository
+from services.invoicing import chain, domain, repository
 from services.invoicing.models import (
     AccountProfile,
     ApplicationOrder,
@@ -450,6 +450,7 @@ class InvoicingService(Pingable):
             pdf_status="pending",
             issued_at=utcnow(),
         )
+        chain.seal(session, invoice)
         session.add(invoice)
         note_status(application, domain.ISSUED)
         application.invoice_id = invoice.id
