@@ -16,7 +16,7 @@ from services.common import testing
 from services.common.contracts import MoneyOut, OrderImplemented, OrderLineOut, OrderOut
 from services.common.db import make_engine
 from services.common.profile_testing import BILLING, MAILING
-from services.invoicing import repository
+from services.invoicing import chain, repository
 from services.invoicing.models import InvoiceableOrder, InvoiceCounter, ProcessedEvent
 from services.invoicing.service import InvoicingService
 from services.orders.models import OutboxMessage
@@ -63,7 +63,7 @@ def applying_account(rpc, config, orders: int) -> tuple[str, list[str]]:
 
 
 def test_fifty_concurrent_confirmations_get_consecutive_numbers_without_gaps(
-    run_services, rpc, rpc_factory, config, monkeypatch
+    run_services, rpc, rpc_factory, config, monkeypatch, database_urls
 ):
     series = f"T{uuid.uuid4().hex[:6].upper()}"
     monkeypatch.setenv("INVOICE_SERIES", series)
@@ -81,6 +81,10 @@ def test_fifty_concurrent_confirmations_get_consecutive_numbers_without_gaps(
 
     year = datetime.now(UTC).year
     assert sorted(numbers) == [f"{series}-{year}-{n:06d}" for n in range(1, 51)]
+    engine = make_engine(database_urls["invoicing"])  # each sealed after the one before it
+    with Session(engine) as session:
+        assert [link for link in chain.verify(session) if link.number.startswith(series)] == []
+    engine.dispose()
 
 
 def test_fifty_concurrent_identical_applications_make_exactly_one(run_services, rpc, rpc_factory,
