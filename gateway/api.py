@@ -999,7 +999,7 @@ async def apply_for_invoice(
     data = body.model_dump(mode="json")
 
     async def handler() -> tuple[int, Any]:
-        account = await call(request, "billing", "get_account", account_id)
+        account = await call(request, "billing", "may_apply_for_invoices", account_id)
         if not account["billing_info_complete"]:
             raise errors.BillingInfoMissing(details={"missing": "billing_info"})
         if not account["mailing_info_complete"]:

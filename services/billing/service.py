@@ -588,6 +588,21 @@ class BillingService(Pingable):
         self.outbox.add(session, profile_of(session, account))
 
     @rpc
+    def may_apply_for_invoices(self, account_id: str) -> dict[str, bool]:
+        """What the gateway checks before forwarding an invoice application: whether the
+        billing and mailing information are complete and the account is in arrears (a
+        negative cash balance, or a payment invoice overdue)."""
+        session = self.db.session
+        account = repository.account(session, account_id)
+        cash = repository.cash_balance(session, account.id, account.currency)
+        return {
+            "billing_info_complete": profile.billing_info_complete(loaded(account.billing_info)),
+            "mailing_info_complete": profile.mailing_info_complete(loaded(account.mailing_info)),
+            "in_arrears": cash.amount < 0 or repository.overdue_total(
+                session, account.id, account.currency).amount > 0,
+        }
+
+    @rpc
     def account_for_invoicing(self, account_id: str) -> dict[str, Any]:
         """What the invoicing service keeps of an account it has not heard of yet: the profile
         as ``profile_changed`` says it, and the standing as ``arrears_changed`` does, each with

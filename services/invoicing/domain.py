@@ -22,6 +22,7 @@ from services.common.errors import (
     AccountInArrears,
     ApplicationNotPending,
     BillingInfoMissing,
+    BusinessError,
     MailingInfoMissing,
     MixedCurrencies,
     OrderAlreadyInvoiced,
@@ -94,15 +95,22 @@ WITHDRAWN = "withdrawn"  # by the customer, before it was issued
 LIVE = (AWAITING_CONFIRMATION, SUBMITTED)  # an order on a live application is taken
 
 
-def check_account(profile: ProfileChanged | None, in_arrears: bool) -> None:
-    """An account applies for invoices with its billing and mailing information given and
-    nothing overdue."""
+def account_refusal(profile: ProfileChanged | None, in_arrears: bool) -> BusinessError | None:
+    """Why the account may not apply for invoices now, if it may not: an account applies with
+    its billing and mailing information given and nothing overdue."""
     if profile is None or profile.billing_info is None:
-        raise BillingInfoMissing(details={"missing": "billing_info"})
+        return BillingInfoMissing(details={"missing": "billing_info"})
     if profile.mailing_info is None:
-        raise MailingInfoMissing(details={"missing": "mailing_info"})
+        return MailingInfoMissing(details={"missing": "mailing_info"})
     if in_arrears:
-        raise AccountInArrears()
+        return AccountInArrears()
+    return None
+
+
+def check_account(profile: ProfileChanged | None, in_arrears: bool) -> None:
+    refusal = account_refusal(profile, in_arrears)
+    if refusal is not None:
+        raise refusal
 
 
 def check_invoiceable(order_id: str, status: str) -> None:

@@ -254,17 +254,11 @@ class InvoicingService(Pingable):
                 if attempt:
                     raise
 
-    def _know(self, account_id: str) -> None:
-        """Ask billing for an account invoicing has not heard of yet, or that would be refused
-        (information missing, arrears) — its events may be on their way, and a customer who
-        has just paid should not be refused for the moment until they arrive; whichever is
-        newer stays.  An account that may apply costs no call."""
-        row = self.db.session.get(AccountProfile, account_id)
-        profile = profile_of(row)
-        if (row is not None and profile is not None and profile.billing_info is not None
-                and profile.mailing_info is not None and not row.in_arrears):
-            return
-        self.db.session.rollback()
+    def _ask_billing(self, account_id: str) -> None:
+        """Ask billing about an account invoicing has not heard of yet, or that it would
+        refuse (information missing, arrears): its events may be on their way, and a customer
+        who has just paid should not be refused for the moment until they arrive.  Whichever
+        is newer stays."""
         told = self.billing.account_for_invoicing(account_id)
         self._keep(account_id, profile=ProfileChanged.model_validate(told["profile"]),
                    standing=Standing.model_validate(told["standing"]))
@@ -277,46 +271,56 @@ class InvoicingService(Pingable):
         """Put the chosen orders on an application awaiting the customer's confirmation (the
         preview).  The account's rules (billing and mailing information given, no arrears) and
         each order's are checked in the transaction that takes the orders, holding the
-        account's profile row, so neither can change between the check and the commit.  A
+        account's profile row, so neither can change between the check and the commit; an
+        account that would be refused is first asked about at billing (``_ask_billing``).  A
         repeated ``request_key`` answers with the application it made, so a client retrying
         after a timeout learns its id instead of hearing that its orders are taken."""
         request = parse(ApplyForInvoice, data)
         order_ids = list(dict.fromkeys(request.order_ids))
-        self._know(account_id)
-        with self.db.transaction() as session:
-            account = session.get(AccountProfile, account_id, with_for_update=True)
-            orders = repository.orders_for_update(session, account_id, order_ids)
-            # after the locks: a concurrent twin of this request has committed or not started
-            if request_key and (made := repository.application_by_request(
-                    session, account_id, request_key)):
-                return application_out(made, account, orders).wire()
-            profile = profile_of(account)
-            domain.check_account(profile, account is not None and account.in_arrears)
-            for row in orders:
-                domain.check_invoiceable(row.order_id, row.status)
-            currency = domain.single_currency([row.currency for row in orders])
-            application = InvoiceApplication(
-                id=str(uuid.uuid4()),
-                account_id=account_id,
-                request_key=request_key,
-                status=domain.AWAITING_CONFIRMATION,
-                channel=request.channel or (profile.delivery_channel if profile else None),
-                currency=currency,
-                net_minor=sum(row.net_minor for row in orders),
-                vat_minor=sum(row.vat_minor for row in orders),
-                total_minor=sum(row.cash_paid_minor for row in orders),
-                created_at=utcnow(),
-                orders=[
-                    ApplicationOrder(order_id=row.order_id, position=i)
-                    for i, row in enumerate(orders)
-                ],
-            )
-            note_status(application, domain.AWAITING_CONFIRMATION)
-            session.add(application)
-            for row in orders:
-                row.status = domain.APPLIED
-                row.application_id = application.id
-            return application_out(application, account, orders).wire()
+        for asked_billing in (False, True):
+            with self.db.transaction() as session:
+                account = session.get(AccountProfile, account_id, with_for_update=True)
+                orders = repository.orders_for_update(session, account_id, order_ids)
+                # after the locks: a concurrent twin of this request has committed or not started
+                if request_key and (made := repository.application_by_request(
+                        session, account_id, request_key)):
+                    return application_out(made, account, orders).wire()
+                profile = profile_of(account)
+                refusal = domain.account_refusal(profile, account is not None and account.in_arrears)
+                if refusal is None:
+                    return self._applied(session, account_id, request, request_key, profile,
+                                         orders, account)
+                if asked_billing:
+                    raise refusal
+            self._ask_billing(account_id)  # nothing was written: ask, then decide again
+        raise AssertionError("unreachable: the second pass decides")
+
+    def _applied(self, session: Session, account_id: str, request: ApplyForInvoice,
+                 request_key: str | None, profile: ProfileChanged | None,
+                 orders: list[InvoiceableOrder], account: AccountProfile | None) -> dict[str, Any]:
+        for row in orders:
+            domain.check_invoiceable(row.order_id, row.status)
+        currency = domain.single_currency([row.currency for row in orders])
+        application = InvoiceApplication(
+            id=str(uuid.uuid4()),
+            account_id=account_id,
+            request_key=request_key,
+            status=domain.AWAITING_CONFIRMATION,
+            channel=request.channel or (profile.delivery_channel if profile else None),
+            currency=currency,
+            net_minor=sum(row.net_minor for row in orders),
+            vat_minor=sum(row.vat_minor for row in orders),
+            total_minor=sum(row.cash_paid_minor for row in orders),
+            created_at=utcnow(),
+            orders=[ApplicationOrder(order_id=row.order_id, position=i)
+                    for i, row in enumerate(orders)],
+        )
+        note_status(application, domain.AWAITING_CONFIRMATION)
+        session.add(application)
+        for row in orders:
+            row.status = domain.APPLIED
+            row.application_id = application.id
+        return application_out(application, account, orders).wire()
 
     @rpc
     def list_applications(self, account_id: str, limit: int | None = None,

@@ -185,10 +185,9 @@ def account_out(account_id: str = "acc-1") -> dict[str, Any]:
     }
 
 
-def applying_account(account_id: str = "acc-1") -> dict[str, Any]:
-    """Billing's ``get_account`` for an account that may apply for invoices."""
-    return {**account_out(account_id), "billing_info_complete": True,
-            "mailing_info_complete": True, "in_arrears": False}
+def applying_account() -> dict[str, Any]:
+    """Billing's ``may_apply_for_invoices`` for an account that may apply."""
+    return {"billing_info_complete": True, "mailing_info_complete": True, "in_arrears": False}
 
 
 def registered(principal: PrincipalOut = ALICE) -> dict[str, Any]:
@@ -241,7 +240,7 @@ class Gateway:
         """Forget everything an earlier test left: the fake's answers and calls, stored keys."""
         self.fake.handlers.clear()
         self.fake.calls.clear()
-        self.fake.answer("billing", "get_account", applying_account())  # applying checks it
+        self.fake.answer("billing", "may_apply_for_invoices", applying_account())
         self.fake.broker = True
         tokens = self.app.state.tokens
         tokens._revoked_ids.clear()
