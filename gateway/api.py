@@ -1060,6 +1060,27 @@ async def withdraw_application(request: Request, application_id: str,
     return await call(request, "invoicing", "withdraw", me.own_account(), application_id)
 
 
+@router.post("/payment-invoices", status_code=201, tags=["invoices"],
+             response_model=PaymentInvoiceOut, responses=responses(*WRITE, 404))
+async def request_payment_invoice(request: Request, body: schemas.PaymentInvoiceIn,
+                                  me: Principal = Depends(principal),
+                                  key: str | None = IdempotencyKey) -> Response:
+    """An invoice for payment: for chosen shipped shipments (`shipment_ids`: their totals, VAT
+    included; 409 `order_already_invoiced` for one already on a payment invoice, 404 for one not
+    shipped or another account's), or for any `amount` (an advance, credited to the cash
+    balance when paid).  Pay it by a wire quoting its `number` or `wire_reference`, or by card."""
+    account_id = me.own_account()
+    asked = body.model_dump(mode="json", exclude_none=True)
+    data = {"shipment_ids": body.shipment_ids} if body.shipment_ids else {
+        "amount": asked["amount"]["amount"], "currency": asked["amount"]["currency"]}
+
+    async def handler() -> tuple[int, Any]:
+        return 201, await call(request, "invoicing", "create_payment_invoice", account_id, data,
+                               request_key(me, key))
+
+    return await once(request, me.user_id, key, asked, handler)
+
+
 @router.post("/payment-invoices/{payment_invoice_id}/card-payments", status_code=201,
              tags=["invoices"], response_model=schemas.CardPaymentOut,
              responses=responses(*WRITE, 404))

@@ -258,6 +258,20 @@ class CreditLimitIn(Body):
     amount: MoneyIn = Field(description="zero or more")
 
 
+class PaymentInvoiceIn(Body):
+    """An invoice for payment: for chosen shipped shipments (`shipment_ids`), or for any
+    `amount` (an advance); exactly one of the two."""
+
+    shipment_ids: list[str] | None = Field(None, min_length=1, max_length=100)
+    amount: PositiveMoneyIn | None = None
+
+    @model_validator(mode="after")
+    def _one_basis(self) -> PaymentInvoiceIn:
+        if (self.shipment_ids is None) == (self.amount is None):
+            raise ValueError("give either shipment_ids or amount")
+        return self
+
+
 class CardPaymentIn(Body):
     """A top-up (`amount`) or the payment of what remains on an open payment invoice
     (`payment_invoice_id`): exactly one of the two."""

@@ -478,6 +478,36 @@ class InvoiceOut(Contract):
     issued_at: datetime
 
 
+class CreatePaymentInvoice(Contract):
+    """An invoice for payment on request (seed 003): for chosen realizations (shipped
+    shipments; their totals, VAT included), or for any amount (an advance)."""
+
+    shipment_ids: list[str] | None = Field(None, min_length=1, max_length=100)
+    amount: Amount | None = None
+    currency: Currency | None = None
+
+    @model_validator(mode="after")
+    def _one_basis(self) -> CreatePaymentInvoice:
+        if (self.shipment_ids is None) == (self.amount is None):
+            raise ValueError("give either shipment_ids or amount")
+        if self.amount is not None and (self.amount <= 0 or self.currency is None):
+            raise ValueError("an amount is positive, with its currency")
+        return self
+
+
+class PaymentInvoiceLineOut(Contract):
+    """What a payment invoice bills: an order's line, or a realization's."""
+
+    sku: str
+    name: str
+    quantity: int
+    unit_price: MoneyOut
+    vat_rate: Percent
+    net: MoneyOut
+    vat: MoneyOut
+    gross: MoneyOut
+
+
 class PaymentInvoiceOut(Contract):
     """An invoice for payment: paid by a wire quoting its ``number`` or ``wire_reference`` (an
     ISO 11649 RF creditor reference), or by card; ``open`` → ``paid``, or ``void``."""
@@ -487,16 +517,18 @@ class PaymentInvoiceOut(Contract):
     number: str
     account_id: str
     order_id: str | None
-    status: Literal["open", "paid", "void"]
+    status: Literal["open", "overdue", "paid", "void"]
     total: MoneyOut
     paid_amount: MoneyOut
     remaining: MoneyOut
     wire_reference: str
     po_number: str | None
-    lines: list[OrderLineOut]
+    lines: list[PaymentInvoiceLineOut]
     issue_date: str
     due_date: str
     created_at: datetime
+    shipment_ids: list[str] = Field(default_factory=list)
+    claim: bool = True
 
 
 # -- documents --------------------------------------------------------------------------------

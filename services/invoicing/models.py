@@ -154,6 +154,7 @@ class PaymentInvoice(Base):
     __tablename__ = "payment_invoices"
     __table_args__ = (
         UniqueConstraint("series", "year", "sequence"),
+        UniqueConstraint("account_id", "request_key"),
         Index("ix_payment_invoices_account_created", "account_id", "created_at", "id"),
     )
 
@@ -164,7 +165,7 @@ class PaymentInvoice(Base):
     sequence: Mapped[int] = mapped_column(Integer)
     account_id: Mapped[str] = mapped_column(String(36))
     order_id: Mapped[str | None] = mapped_column(String(36), unique=True)
-    status: Mapped[str] = mapped_column(String(10))  # open | paid | void
+    status: Mapped[str] = mapped_column(String(10))  # open | overdue | paid | void
     currency: Mapped[str] = mapped_column(String(3))
     total_minor: Mapped[int] = mapped_column(BigInteger)
     paid_minor: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -174,6 +175,29 @@ class PaymentInvoice(Base):
     issue_date: Mapped[str] = mapped_column(String(10))
     due_date: Mapped[str] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # a claim bills a sale (an order, realizations); otherwise it asks for an advance
+    claim: Mapped[bool] = mapped_column(Boolean, default=True)
+    shipment_ids_json: Mapped[str | None] = mapped_column(Text)  # the realizations it bills
+    request_key: Mapped[str | None] = mapped_column(String(250))
+
+
+class Realization(Base):
+    """A shipped shipment (from ``shipment_status_changed``), to be billed by a payment
+    invoice for chosen realizations (seed 003), at most one."""
+
+    __tablename__ = "realizations"
+    __table_args__ = (Index("ix_realizations_account_shipped", "account_id", "shipped_at"),)
+
+    shipment_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(36))
+    number: Mapped[str] = mapped_column(String(40))
+    order_id: Mapped[str] = mapped_column(String(36))
+    currency: Mapped[str] = mapped_column(String(3))
+    total_minor: Mapped[int] = mapped_column(BigInteger)
+    po_number: Mapped[str | None] = mapped_column(String(64))
+    lines_json: Mapped[str] = mapped_column(Text)
+    shipped_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    payment_invoice_id: Mapped[str | None] = mapped_column(String(36))
 
 
 class OutboxMessage(OutboxMixin, Base):

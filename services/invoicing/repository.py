@@ -16,6 +16,7 @@ from services.invoicing.models import (
     InvoiceApplication,
     InvoiceCounter,
     PaymentInvoice,
+    Realization,
 )
 
 
@@ -113,6 +114,35 @@ def payment_invoices(session: Session, account_id: str, limit: int,
     query = select(PaymentInvoice).where(PaymentInvoice.account_id == account_id)
     return list(session.scalars(newest_first(
         query, PaymentInvoice.created_at, PaymentInvoice.id, limit, after)))
+
+
+def payment_invoice_by_request(session: Session, account_id: str,
+                               request_key: str) -> PaymentInvoice | None:
+    return session.scalars(select(PaymentInvoice).where(
+        PaymentInvoice.account_id == account_id, PaymentInvoice.request_key == request_key)).first()
+
+
+def realizations_for_update(session: Session, account_id: str,
+                            shipment_ids: list[str]) -> list[Realization]:
+    """The account's realizations among ``shipment_ids``, locked in a stable order; one that
+    is missing, not shipped or another account's is not found."""
+    found = {row.shipment_id: row for row in session.scalars(
+        select(Realization).where(Realization.shipment_id.in_(shipment_ids),
+                                  Realization.account_id == account_id)
+        .order_by(Realization.shipment_id).with_for_update())}
+    missing = [shipment_id for shipment_id in shipment_ids if shipment_id not in found]
+    if missing:
+        raise NotFound("no such shipped shipment", {"shipment_ids": missing})
+    return [found[shipment_id] for shipment_id in shipment_ids]
+
+
+def past_due(session: Session, today: str, limit: int) -> list[PaymentInvoice]:
+    """Open payment invoices whose due date is before ``today``, locked, skipping rows another
+    replica holds."""
+    return list(session.scalars(
+        select(PaymentInvoice).where(PaymentInvoice.status == "open",
+                                     PaymentInvoice.due_date < today)
+        .order_by(PaymentInvoice.due_date).limit(limit).with_for_update(skip_locked=True)))
 
 
 def next_invoice_sequence(session: Session, series: str, year: int) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +17,7 @@ from services.common.contracts import (
     Address,
     ApplyForInvoice,
     ArrearsChanged,
+    CreatePaymentInvoice,
     DocumentReady,
     InvoiceableOrderOut,
     InvoiceApplicationOut,
@@ -34,19 +35,23 @@ from services.common.contracts import (
     OrderPartiallyFailed,
     OrderRefunded,
     PartySnapshot,
+    PaymentInvoiceLineOut,
     PaymentInvoiceOpened,
     PaymentInvoiceOut,
+    PaymentInvoiceOverdue,
     PaymentInvoiceRequested,
     PaymentInvoiceVoided,
     PaymentReceived,
     ProfileChanged,
+    ShipmentStatusChanged,
     Standing,
     parse,
     utcnow,
     wire_time,
 )
 from services.common.db import Database
-from services.common.messaging import Outbox, ServiceRpc, first_delivery, handles, rpc
+from services.common.errors import CurrencyNotSupported, InvalidRequest, OrderAlreadyInvoiced
+from services.common.messaging import Outbox, ServiceRpc, every, first_delivery, handles, rpc
 from services.common.money import Money, person_decides
 from services.common.references import rf_reference
 from services.common.service import Pingable
@@ -60,6 +65,7 @@ from services.invoicing.models import (
     OutboxMessage,
     PaymentInvoice,
     ProcessedEvent,
+    Realization,
 )
 
 
@@ -105,32 +111,130 @@ class InvoicingService(Pingable):
         order's total, due ``PAYMENT_TERMS_DAYS`` from today; billing takes its payments from
         now on (``payment_invoice_opened``, a claim: the order's price is owed)."""
         evt = parse(PaymentInvoiceRequested, payload)
-        order, settings = evt.order, self.settings
+        order = evt.order
         with self.db.transaction() as session:
             if not first_delivery(session, ProcessedEvent, evt.type, evt.event_id):
                 return
             if session.get(PaymentInvoice, evt.payment_invoice_id) is not None:
                 return
-            today = datetime.now(UTC).date()
-            series = settings.payment_invoice_series
-            sequence = repository.next_invoice_sequence(session, series, today.year)
-            invoice = PaymentInvoice(
-                id=evt.payment_invoice_id, number=domain.invoice_number(series, today.year, sequence),
-                series=series, year=today.year, sequence=sequence, account_id=order.account_id,
-                order_id=order.id, status="open", currency=order.total.currency,
-                total_minor=order.total.money().minor, paid_minor=0,
-                wire_reference=rf_reference(int(f"9{today.year}{sequence:06d}")),
-                po_number=order.po_number,
-                lines_json=json.dumps([line.wire() for line in order.lines]),
-                issue_date=today.isoformat(),
-                due_date=(today + timedelta(days=settings.payment_terms_days)).isoformat(),
-                created_at=utcnow())
-            session.add(invoice)
-            self.outbox.add(session, PaymentInvoiceOpened(
-                payment_invoice_id=invoice.id, account_id=invoice.account_id,
-                number=invoice.number, wire_reference=invoice.wire_reference,
-                total=order.total, due_on=today + timedelta(days=settings.payment_terms_days),
-                claim=True, order_id=order.id))
+            self._open_payment_invoice(
+                session, evt.payment_invoice_id, order.account_id, order.total.money(),
+                [line.wire() for line in order.lines], po_number=order.po_number,
+                order_id=order.id)
+
+    def _open_payment_invoice(self, session: Session, invoice_id: str, account_id: str,
+                              total: Money, lines: list[dict[str, Any]], *,
+                              po_number: str | None = None, order_id: str | None = None,
+                              shipment_ids: list[str] | None = None, claim: bool = True,
+                              request_key: str | None = None) -> PaymentInvoice:
+        """Number a payment invoice in its series (no gaps), give it its RF reference and due
+        date, and tell billing to take payments for it (``payment_invoice_opened``)."""
+        settings = self.settings
+        today = datetime.now(UTC).date()
+        series = settings.payment_invoice_series
+        sequence = repository.next_invoice_sequence(session, series, today.year)
+        due = today + timedelta(days=settings.payment_terms_days)
+        invoice = PaymentInvoice(
+            id=invoice_id, number=domain.invoice_number(series, today.year, sequence),
+            series=series, year=today.year, sequence=sequence, account_id=account_id,
+            order_id=order_id, status="open", currency=total.currency, total_minor=total.minor,
+            paid_minor=0, wire_reference=rf_reference(int(f"9{today.year}{sequence:06d}")),
+            po_number=po_number, lines_json=json.dumps(lines), issue_date=today.isoformat(),
+            due_date=due.isoformat(), created_at=utcnow(), claim=claim,
+            shipment_ids_json=json.dumps(shipment_ids) if shipment_ids else None,
+            request_key=request_key)
+        session.add(invoice)
+        self.outbox.add(session, PaymentInvoiceOpened(
+            payment_invoice_id=invoice.id, account_id=account_id, number=invoice.number,
+            wire_reference=invoice.wire_reference, total=MoneyOut.of(total), due_on=due,
+            claim=claim, order_id=order_id))
+        return invoice
+
+    @handles(ShipmentStatusChanged)
+    def on_shipment_status_changed(self, payload: dict[str, Any]) -> None:
+        """A shipped shipment is a realization, to be billed by a payment invoice on request."""
+        evt = parse(ShipmentStatusChanged, payload)
+        shipment = evt.shipment
+        if shipment.status != "shipped":
+            return
+        with self.db.transaction() as session:
+            if session.get(Realization, shipment.id) is not None:
+                return
+            session.add(Realization(
+                shipment_id=shipment.id, account_id=shipment.account_id, number=shipment.number,
+                order_id=shipment.order_id, currency=shipment.total.currency,
+                total_minor=shipment.total.money().minor, po_number=shipment.po_number,
+                lines_json=json.dumps([line.wire() for line in shipment.lines]),
+                shipped_at=shipment.shipped_at or evt.occurred_at))
+
+    @rpc
+    def create_payment_invoice(self, account_id: str, data: dict[str, Any],
+                               request_key: str | None = None) -> dict[str, Any]:
+        """An invoice for payment on request: for chosen realizations of the account (their
+        totals; each on one payment invoice at most: ``order_already_invoiced``), or for any
+        amount in the account's currency (an advance: paid, it goes to the cash wallet).  A
+        repeated ``request_key`` answers the invoice it made."""
+        request = parse(CreatePaymentInvoice, data)
+        currency = None
+        if request.amount is not None:  # the account's currency, as billing keeps it
+            currency = Standing.model_validate(
+                self.billing.account_for_invoicing(account_id)["standing"]).cash_balance.currency
+            if request.currency != currency:
+                raise CurrencyNotSupported(f"the account is billed in {currency}",
+                                           {"field": "currency"})
+        with self.db.transaction() as session:
+            if request_key and (made := repository.payment_invoice_by_request(
+                    session, account_id, request_key)):
+                return payment_invoice_out(made).wire()
+            invoice_id = str(uuid.uuid4())
+            if request.amount is not None and currency is not None:
+                invoice = self._open_payment_invoice(
+                    session, invoice_id, account_id, Money(request.amount, currency), [],
+                    claim=False, request_key=request_key)
+                return payment_invoice_out(invoice).wire()
+            ids = list(dict.fromkeys(request.shipment_ids or []))
+            shipped = repository.realizations_for_update(session, account_id, ids)
+            for row in shipped:
+                if row.payment_invoice_id is not None:
+                    raise OrderAlreadyInvoiced(
+                        f"shipment {row.number} is already on a payment invoice",
+                        {"shipment_id": row.shipment_id, "payment_invoice_id": row.payment_invoice_id})
+            billed = domain.single_currency([row.currency for row in shipped])
+            invoice = self._open_payment_invoice(
+                session, invoice_id, account_id,
+                Money.from_minor(sum(row.total_minor for row in shipped), billed),
+                [line for row in shipped for line in json.loads(row.lines_json)],
+                po_number=next((row.po_number for row in shipped if row.po_number), None),
+                shipment_ids=ids, request_key=request_key)
+            for row in shipped:
+                row.payment_invoice_id = invoice.id
+            return payment_invoice_out(invoice).wire()
+
+    @every("reconcile_interval")
+    def report_overdue(self) -> None:
+        self._overdue(datetime.now(UTC).date())
+
+    @rpc
+    def run_timers_at(self, today: str) -> dict[str, int]:
+        """Tests and demos move time: report what is overdue as of ``today`` (refused in
+        production)."""
+        if self.settings.environment == "production":
+            raise InvalidRequest("time is not moved in production", {"field": "today"})
+        return {"overdue": self._overdue(date.fromisoformat(today[:10]))}
+
+    def _overdue(self, today: date) -> int:
+        """Open payment invoices past their due date become ``overdue`` and are reported to
+        billing (the account is in arrears until they are paid); rows taken with ``SKIP
+        LOCKED``, so replicas never report one twice."""
+        with self.db.transaction() as session:
+            late = repository.past_due(session, today.isoformat(), 100)
+            for invoice in late:
+                invoice.status = "overdue"
+                self.outbox.add(session, PaymentInvoiceOverdue(
+                    payment_invoice_id=invoice.id, account_id=invoice.account_id,
+                    amount_due=MoneyOut.minor(invoice.total_minor - invoice.paid_minor,
+                                              invoice.currency)))
+            return len(late)
 
     @handles(PaymentReceived)
     def on_payment_received(self, payload: dict[str, Any]) -> None:
@@ -145,14 +249,14 @@ class InvoicingService(Pingable):
             if invoice is None:
                 return
             invoice.paid_minor = max(invoice.paid_minor, evt.payable.paid.money().minor)
-            if evt.payable.status == "paid" and invoice.status == "open":
+            if evt.payable.status == "paid" and invoice.status in ("open", "overdue"):
                 invoice.status = "paid"
 
     def _void_payment_invoice(self, payment_invoice_id: str) -> None:
         """Void an open payment invoice and tell billing (nothing more is owed on it)."""
         with self.db.transaction() as session:
             invoice = session.get(PaymentInvoice, payment_invoice_id, with_for_update=True)
-            if invoice is None or invoice.status != "open":
+            if invoice is None or invoice.status not in ("open", "overdue"):
                 return
             invoice.status = "void"
             self.outbox.add(session, PaymentInvoiceVoided(payment_invoice_id=invoice.id,
@@ -583,10 +687,14 @@ def payment_invoice_out(invoice: PaymentInvoice) -> PaymentInvoiceOut:
         total=MoneyOut.minor(invoice.total_minor, currency),
         paid_amount=MoneyOut.minor(invoice.paid_minor, currency),
         remaining=MoneyOut.minor(max(invoice.total_minor - invoice.paid_minor, 0)
-                                 if invoice.status == "open" else 0, currency),
+                                 if invoice.status in ("open", "overdue") else 0, currency),
         wire_reference=invoice.wire_reference, po_number=invoice.po_number,
-        lines=[OrderLineOut.model_validate(line) for line in json.loads(invoice.lines_json)],
-        issue_date=invoice.issue_date, due_date=invoice.due_date, created_at=invoice.created_at)
+        lines=[PaymentInvoiceLineOut.model_validate(
+            {field: line[field] for field in PaymentInvoiceLineOut.model_fields})
+            for line in json.loads(invoice.lines_json)],
+        issue_date=invoice.issue_date, due_date=invoice.due_date, created_at=invoice.created_at,
+        shipment_ids=json.loads(invoice.shipment_ids_json) if invoice.shipment_ids_json else [],
+        claim=invoice.claim)
 
 
 def invoice_out(invoice: Invoice) -> InvoiceOut:

@@ -212,3 +212,62 @@ def test_an_expired_wire_orders_payment_invoice_is_void(product, customer):
     refused = customer.post(f"/payment-invoices/{invoice['id']}/card-payments",
                             headers={"Idempotency-Key": uuid.uuid4().hex})
     assert (refused.status_code, refused.json()["error"]["code"]) == (409, "payment_invoice_not_open")
+
+
+def test_shipped_goods_are_billed_by_a_payment_invoice_on_request_and_paid_by_wire(
+    product, operator, customer
+):
+    sku = f"E2E-S-{uuid.uuid4().hex[:6].upper()}"
+    assert operator.post("/admin/products", {
+        "sku": sku, "name": "Rack shelf", "kind": "goods", "vat_rate": "25",
+        "price": {"amount": "80.00", "currency": "EUR"}}).status_code == 201
+    operator.http.put(f"/admin/products/{sku}/stock", json={"on_hand": 5}, headers=operator.headers())
+    order = customer.post("/orders", {"lines": [{"sku": sku, "quantity": 2}]},
+                          headers={"Idempotency-Key": uuid.uuid4().hex}).json()
+    customer.post(f"/orders/{order['id']}/send-for-confirmation")
+    customer.post(f"/orders/{order['id']}/send-for-shipment")
+    (shipment,) = customer.items(f"/shipments?order_id={order['id']}")
+    not_yet = customer.post("/payment-invoices", {"shipment_ids": [shipment["id"]]},
+                            headers={"Idempotency-Key": uuid.uuid4().hex})
+    assert not_yet.status_code == 404  # not shipped: not a realization yet
+    for step in ("assembled", "shipped"):
+        assert operator.post(f"/admin/shipments/{shipment['id']}/status",
+                             {"status": step}).status_code == 200
+
+    def billed():
+        answer = customer.post("/payment-invoices", {"shipment_ids": [shipment["id"]]},
+                               headers={"Idempotency-Key": uuid.uuid4().hex})
+        return answer if answer.status_code == 201 else None
+
+    invoice = testing.wait_for(billed, 20, 0.3, "the realization never reached invoicing").json()
+    assert (invoice["total"]["amount"], invoice["shipment_ids"]) == ("200.00", [shipment["id"]])
+    again = customer.post("/payment-invoices", {"shipment_ids": [shipment["id"]]},
+                          headers={"Idempotency-Key": uuid.uuid4().hex})
+    assert (again.status_code, again.json()["error"]["code"]) == (409, "order_already_invoiced")
+    testing.wait_for(lambda: owed(customer) == "200.00", 20, 0.2, "billing never heard of it")
+
+    import_statement(operator, PARTIAL_REFERENCE=invoice["wire_reference"])  # 100.00 of it
+    testing.wait_for(lambda: owed(customer) == "100.00", 20, 0.2, "the wire never paid part")
+    partly = customer.get(f"/invoices/{invoice['id']}").json()
+    assert (partly["status"], partly["remaining"]["amount"]) == ("open", "100.00")
+
+
+def test_a_payment_invoice_for_any_amount_paid_by_card_tops_up_the_balance(customer):
+    made = customer.post("/payment-invoices", {"amount": {"amount": "40.00", "currency": "EUR"}},
+                         headers={"Idempotency-Key": uuid.uuid4().hex})
+    assert made.status_code == 201, made.text
+    invoice = made.json()
+    assert invoice["claim"] is False and invoice["number"].startswith("PI-")
+
+    def card_started():
+        answer = customer.post(f"/payment-invoices/{invoice['id']}/card-payments",
+                               headers={"Idempotency-Key": uuid.uuid4().hex})
+        return answer if answer.status_code == 201 else None
+
+    card = testing.wait_for(card_started, 20, 0.3, "billing never opened it").json()
+    httpx.post(card["pay_url"], json={"card_number": "4242424242424242", "expiry": "12/30",
+                                      "cvc": "123"})
+    testing.wait_for(lambda: cash(customer) == "40.00", 20, 0.2, "the advance never reached cash")
+    bad = customer.post("/payment-invoices", {"shipment_ids": ["x"], "amount": {
+        "amount": "1.00", "currency": "EUR"}}, headers={"Idempotency-Key": uuid.uuid4().hex})
+    assert bad.status_code == 422

@@ -125,3 +125,70 @@ def test_another_accounts_payment_invoice_is_not_found(invoicing):
     invoicing.on_payment_invoice_requested(evt.wire())
     with pytest.raises(NotFound):
         invoicing.get_invoice("someone-else", evt.payment_invoice_id)
+
+
+def shipped(invoicing, total: str = "125.00", account_id: str = ACCOUNT) -> str:
+    from services.common.contracts import ShipmentLineOut, ShipmentOut, ShipmentStatusChanged
+
+    money = MoneyOut(amount=total, currency="EUR")
+    line = ShipmentLineOut(sku="SSD-1T", name="SSD 1 TB", quantity=1, unit_price=money,
+                           vat_rate="0.00", net=money, vat=MoneyOut(amount="0", currency="EUR"),
+                           gross=money)
+    shipment = ShipmentOut(id=str(uuid.uuid4()), number=f"SHP-2026-{uuid.uuid4().int % 999}",
+                           order_id=str(uuid.uuid4()), account_id=account_id, status="shipped",
+                           boxes=[], lines=[line], net=money, vat=line.vat, total=money,
+                           po_number="PO-GOODS", created_at=utcnow(), shipped_at=utcnow())
+    for status in ("assembled", "shipped", "shipped"):
+        invoicing.on_shipment_status_changed(ShipmentStatusChanged(
+            shipment=shipment.model_copy(update={"status": status})).wire())
+    return shipment.id
+
+
+def test_a_payment_invoice_for_chosen_realizations_bills_each_once(invoicing, outbox):
+    from services.common.errors import NotFound, OrderAlreadyInvoiced
+
+    first, second = shipped(invoicing), shipped(invoicing, "75.00")
+    made = invoicing.create_payment_invoice(ACCOUNT, {"shipment_ids": [first, second]}, "k-1")
+    assert invoicing.create_payment_invoice(ACCOUNT, {"shipment_ids": [first, second]}, "k-1") == made
+    assert (made["total"]["amount"], made["shipment_ids"], made["claim"], made["po_number"]) == (
+        "200.00", [first, second], True, "PO-GOODS")
+    (opened,) = outbox.of_type("payment_invoice_opened")
+    assert (opened.payment_invoice_id, opened.claim, str(opened.total.amount)) == (
+        made["id"], True, "200.00")
+
+    with pytest.raises(OrderAlreadyInvoiced):
+        invoicing.create_payment_invoice(ACCOUNT, {"shipment_ids": [second]})
+    with pytest.raises(NotFound):  # another account's realization, like a missing one
+        invoicing.create_payment_invoice(ACCOUNT, {"shipment_ids": [shipped(invoicing, "1.00",
+                                                                            "someone-else")]})
+
+
+def test_a_payment_invoice_for_any_amount_is_an_advance_in_the_accounts_currency(
+        invoicing, billing, outbox):
+    from service_fakes import invoicing_account
+
+    from services.common.errors import CurrencyNotSupported
+
+    billing.always("account_for_invoicing", invoicing_account)
+    made = invoicing.create_payment_invoice(ACCOUNT, {"amount": "300.00", "currency": "EUR"})
+    assert (made["total"]["amount"], made["claim"], made["lines"]) == ("300.00", False, [])
+    assert [evt.claim for evt in outbox.of_type("payment_invoice_opened")] == [False]
+    with pytest.raises(CurrencyNotSupported):
+        invoicing.create_payment_invoice(ACCOUNT, {"amount": "300.00", "currency": "SEK"})
+
+
+def test_an_unpaid_payment_invoice_past_its_due_date_is_reported_overdue_once(invoicing, outbox):
+    evt = requested()
+    invoicing.on_payment_invoice_requested(evt.wire())
+    due = date.today() + timedelta(days=14)
+
+    assert invoicing.run_timers_at(due.isoformat())["overdue"] == 0
+    assert invoicing.run_timers_at((due + timedelta(days=1)).isoformat())["overdue"] == 1
+    assert invoicing.run_timers_at((due + timedelta(days=2)).isoformat())["overdue"] == 0
+
+    (late,) = outbox.of_type("payment_invoice_overdue")
+    assert (late.payment_invoice_id, str(late.amount_due.amount)) == (evt.payment_invoice_id,
+                                                                      "250.00")
+    assert invoicing.get_invoice(ACCOUNT, evt.payment_invoice_id)["status"] == "overdue"
+    invoicing.on_payment_received(received(evt, "250.00", "paid"))
+    assert invoicing.get_invoice(ACCOUNT, evt.payment_invoice_id)["status"] == "paid"
