@@ -11,7 +11,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from services.common.contracts import (
     DocumentOut,
@@ -93,16 +93,32 @@ class DocumentsService(Pingable):
         self._send_due()
 
     def _send_due(self, only: str | None = None) -> None:
+        """Send the queued mails that are due (``only``: that one).  Each is claimed first, in
+        a transaction of its own that moves its next attempt a lease ahead, so a concurrent
+        sweep — this one's timer, another replica, on PostgreSQL or the embedded SQLite —
+        finds it taken and sends it not again; a process that dies while sending leaves it to
+        be tried again after the lease (at least once, never twice at once)."""
         settings = self.settings
-        with self.db.transaction() as session:
-            query = select(Mail).where(Mail.status == mail.QUEUED, Mail.next_attempt_at <= utcnow())
-            if only is not None:
-                query = query.where(Mail.id == only)
-            if session.get_bind().dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)  # replicas share the work
-            for due in session.scalars(query.order_by(Mail.next_attempt_at).limit(20)):
+        query = select(Mail.id).where(Mail.status == mail.QUEUED, Mail.next_attempt_at <= utcnow())
+        if only is not None:
+            query = query.where(Mail.id == only)
+        due_ids = list(self.db.session.scalars(query.order_by(Mail.next_attempt_at).limit(20)))
+        self.db.session.rollback()
+        lease = timedelta(seconds=2 * settings.smtp_timeout + 5)
+        for mail_id in due_ids:
+            with self.db.transaction() as session:
+                now = utcnow()
+                claimed = session.execute(
+                    update(Mail).where(Mail.id == mail_id, Mail.status == mail.QUEUED,
+                                       Mail.next_attempt_at <= now)
+                    .values(attempts=Mail.attempts + 1, next_attempt_at=now + lease)
+                    .execution_options(synchronize_session=False)).rowcount
+            if not claimed:
+                continue  # another sweep took it
+            with self.db.transaction() as session:
+                due = session.get(Mail, mail_id)
+                assert due is not None
                 content = mail.RenderedMail(due.subject, due.text_body, due.html_body)
-                due.attempts += 1
                 try:
                     due.message_id = mail.send(settings, due.recipient, due.language, content)
                 except mail.MailRefused as refused:
