@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from services.common.contracts import one_line  # noqa: F401 - re-exported
 from services.common.countries import COUNTRIES  # noqa: F401 - re-exported for the rules
 from services.common.references import rf_reference, rf_valid  # noqa: F401 - re-exported
 
@@ -75,8 +76,3 @@ def _missing(info: dict[str, object] | None, fields: tuple[str, ...]) -> list[st
     if not (isinstance(address, dict) and address_complete(address)):
         missing.append("address")
     return missing
-
-
-def one_line(address: dict[str, str]) -> str:
-    """An address on one line, as a label prints it: street, postal code and city, country."""
-    return f"{address['street']}, {address['postal_code']} {address['city']}, {address['country']}"

@@ -307,12 +307,18 @@ def overdue_total(session: Session, account_id: str, currency: str) -> Money:
     return Money.from_minor(int(minor or 0), currency)
 
 
+def arrears(cash: Money, overdue: Money) -> Money:
+    """What an account owes now: its cash balance below zero, and its overdue invoices."""
+    zero = Money.zero(cash.currency)
+    return (zero - cash if cash < zero else zero) + overdue
+
+
 def standing_of(session: Session, account: Account) -> Standing:
     currency = account.currency
     cash = cash_balance(session, account.id, currency)
     overdue = overdue_total(session, account.id, currency)
     zero = Money.zero(currency)
-    owed = (zero - cash if cash < zero else zero) + overdue
+    owed = arrears(cash, overdue)
     return Standing(
         account_id=account.id, cash_balance=MoneyOut.of(cash),
         voucher_balance=MoneyOut.of(voucher_balance(session, account.id, currency)),

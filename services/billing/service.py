@@ -594,12 +594,12 @@ class BillingService(Pingable):
         negative cash balance, or a payment invoice overdue)."""
         session = self.db.session
         account = repository.account(session, account_id)
-        cash = repository.cash_balance(session, account.id, account.currency)
+        owed = repository.arrears(repository.cash_balance(session, account.id, account.currency),
+                                  repository.overdue_total(session, account.id, account.currency))
         return {
             "billing_info_complete": profile.billing_info_complete(loaded(account.billing_info)),
             "mailing_info_complete": profile.mailing_info_complete(loaded(account.mailing_info)),
-            "in_arrears": cash.amount < 0 or repository.overdue_total(
-                session, account.id, account.currency).amount > 0,
+            "in_arrears": owed.amount > 0,
         }
 
     @rpc

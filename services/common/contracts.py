@@ -8,6 +8,7 @@ validate them with these models.  Every event carries ``event_id``, ``occurred_a
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
@@ -133,6 +134,11 @@ class Address(Contract):
     postal_code: str = Field(min_length=1, max_length=20)
     city: str = Field(min_length=1, max_length=100)
     country: CountryCode
+
+
+def one_line(address: Mapping[str, str]) -> str:
+    """An address on one line, as a label prints it: street, postal code and city, country."""
+    return f"{address['street']}, {address['postal_code']} {address['city']}, {address['country']}"
 
 
 class Company(Contract):

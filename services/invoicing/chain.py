@@ -27,7 +27,7 @@ from services.invoicing.models import Invoice
 
 
 class Issued(Protocol):
-    """What the chain reads of a document (an ``Invoice``, or a row in a migration)."""
+    """What the chain reads of a document (an ``Invoice``, or a migration's table row)."""
 
     number: str
     series: str
@@ -42,28 +42,6 @@ class Issued(Protocol):
     issue_date: str
     issued_at: datetime
     snapshot_json: str
-
-
-@dataclass(frozen=True)
-class Row:
-    """A document as a migration reads it from its table."""
-
-    number: str
-    series: str
-    year: int
-    sequence: int
-    account_id: str
-    application_id: str
-    currency: str
-    net_minor: int
-    vat_minor: int
-    total_minor: int
-    issue_date: str
-    issued_at: datetime
-    snapshot_json: str
-    id: str = ""
-    content_hash: str | None = None
-    previous_hash: str | None = None
 
 
 def canonical(invoice: Issued, previous_hash: str | None) -> bytes:

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from services.common import pages
 from services.common.contracts import (
-    Address,
     ApplyForInvoice,
     ArrearsChanged,
     CreatePaymentInvoice,
@@ -45,6 +44,7 @@ from services.common.contracts import (
     ProfileChanged,
     ShipmentStatusChanged,
     Standing,
+    one_line,
     parse,
     utcnow,
     wire_time,
@@ -388,12 +388,12 @@ class InvoicingService(Pingable):
                 # after the locks: a concurrent twin of this request has committed or not started
                 if request_key and (made := repository.application_by_request(
                         session, account_id, request_key)):
-                    return application_out(made, account, orders).wire()
+                    return application_out(made, profile_of(account), orders).wire()
                 profile = profile_of(account)
                 refusal = domain.account_refusal(profile, account is not None and account.in_arrears)
                 if refusal is None:
                     return self._applied(session, account_id, request, request_key, profile,
-                                         orders, account)
+                                         orders)
                 if asked_billing:
                     raise refusal
             self._ask_billing(account_id)  # nothing was written: ask, then decide again
@@ -401,7 +401,7 @@ class InvoicingService(Pingable):
 
     def _applied(self, session: Session, account_id: str, request: ApplyForInvoice,
                  request_key: str | None, profile: ProfileChanged | None,
-                 orders: list[InvoiceableOrder], account: AccountProfile | None) -> dict[str, Any]:
+                 orders: list[InvoiceableOrder]) -> dict[str, Any]:
         for row in orders:
             domain.check_invoiceable(row.order_id, row.status)
         currency = domain.single_currency([row.currency for row in orders])
@@ -424,7 +424,7 @@ class InvoicingService(Pingable):
         for row in orders:
             row.status = domain.APPLIED
             row.application_id = application.id
-        return application_out(application, account, orders).wire()
+        return application_out(application, profile, orders).wire()
 
     @rpc
     def list_applications(self, account_id: str, limit: int | None = None,
@@ -447,7 +447,7 @@ class InvoicingService(Pingable):
     def get_application(self, account_id: str, application_id: str) -> dict[str, Any]:
         session = self.db.session
         application = repository.application(session, account_id, application_id)
-        return application_out(application, session.get(AccountProfile, account_id),
+        return application_out(application, profile_of(session.get(AccountProfile, account_id)),
                                repository.orders_of(session, application)).wire()
 
     @rpc
@@ -459,15 +459,16 @@ class InvoicingService(Pingable):
         with self.db.transaction() as session:
             account = session.get(AccountProfile, account_id, with_for_update=True)
             application = repository.application(session, account_id, application_id, lock=True)
+            profile = profile_of(account)
             if application.status in (domain.SUBMITTED, domain.ISSUED):
-                return application_out(application, account).wire()
+                return application_out(application, profile).wire()
             domain.check_pending(application.status)
-            domain.check_account(profile_of(account), account is not None and account.in_arrears)
+            domain.check_account(profile, account is not None and account.in_arrears)
             note_status(application, domain.SUBMITTED)
             total = Money.from_minor(application.total_minor, application.currency)
             if not person_decides(self.settings.invoicing_review, total):
-                self._issue(session, application, account)
-            return application_out(application, account).wire()
+                self._issue(session, application, profile)
+            return application_out(application, profile).wire()
 
     @rpc
     def withdraw(self, account_id: str, application_id: str) -> dict[str, Any]:
@@ -485,11 +486,12 @@ class InvoicingService(Pingable):
         with self.db.transaction() as session:
             found = repository.application(session, None, application_id)
             account = session.get(AccountProfile, found.account_id, with_for_update=True)
+            profile = profile_of(account)
             application = repository.application(session, None, application_id, lock=True)
             if application.status != domain.ISSUED:
                 domain.check_pending(application.status, domain.SUBMITTED)
-                self._issue(session, application, account)
-            return application_out(application, account).wire()
+                self._issue(session, application, profile)
+            return application_out(application, profile).wire()
 
     @rpc
     def reject(self, application_id: str, reason: str) -> dict[str, Any]:
@@ -514,11 +516,10 @@ class InvoicingService(Pingable):
                 row.application_id = None
 
     def _issue(self, session: Session, application: InvoiceApplication,
-               account: AccountProfile | None) -> None:
+               profile: ProfileChanged | None) -> None:
         """Issue the application's invoice: numbered in its series and year without gaps,
         made out to the billing information as it is now (kept on the invoice)."""
         settings = self.settings
-        profile = profile_of(account)
         assert profile is not None and profile.billing_info is not None
         orders = repository.orders_of(session, application, lock=True)
         today = datetime.now(UTC).date()
@@ -546,7 +547,7 @@ class InvoicingService(Pingable):
                     ).wire(),
                     "buyer": PartySnapshot(
                         name=billing_info.legal_name,
-                        address=address_text(billing_info.address),
+                        address=one_line(billing_info.address.model_dump()),
                         vat_id=profile.company.vat_number or billing_info.tax_id,
                         email=profile.mailing_info.email if profile.mailing_info else None,
                     ).wire(),
@@ -629,10 +630,6 @@ def profile_of(account: AccountProfile | None) -> ProfileChanged | None:
     return ProfileChanged.model_validate_json(account.profile_json)
 
 
-def address_text(address: Address) -> str:
-    return f"{address.street}, {address.postal_code} {address.city}, {address.country}"
-
-
 def note_status(application: InvoiceApplication, status: str) -> None:
     """Move an application to ``status`` and add it, with when, to its history."""
     history = json.loads(application.status_history) if application.status_history else []
@@ -654,12 +651,11 @@ def invoiceable_out(row: InvoiceableOrder) -> InvoiceableOrderOut:
     )
 
 
-def application_out(application: InvoiceApplication, account: AccountProfile | None = None,
+def application_out(application: InvoiceApplication, profile: ProfileChanged | None = None,
                     orders: list[InvoiceableOrder] | None = None) -> InvoiceApplicationOut:
-    """An application; with the account (``account``) and its orders (``orders``), the
-    confirmation page's parts too."""
+    """An application; with the account's profile (``profile``) and its orders (``orders``),
+    the confirmation page's parts too."""
     currency = application.currency
-    profile = profile_of(account)
     return InvoiceApplicationOut(
         id=application.id,
         account_id=application.account_id,

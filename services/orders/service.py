@@ -1014,7 +1014,8 @@ def rule_out(rule: ProvisioningRule | OrderProvisioningRule) -> dict[str, Any]:
 
 def expired(order: Order) -> bool:
     """Whether the order was cancelled because it was not paid in time."""
-    return order.payment_refusal is not None and f'"{PaymentExpired.code}"' in order.payment_refusal
+    refusal = json.loads(order.payment_refusal) if order.payment_refusal else {}
+    return bool(refusal.get("code") == PaymentExpired.code)
 
 
 def money_text(money: MoneyOut) -> str:

@@ -26,6 +26,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column('content_hash', sa.String(length=64), nullable=True))
         batch.add_column(sa.Column('previous_hash', sa.String(length=64), nullable=True))
     from datetime import UTC
+    from types import SimpleNamespace
 
     from services.invoicing import chain
 
@@ -38,7 +39,7 @@ def upgrade() -> None:
         if issued["issued_at"].tzinfo is None:  # SQLite hands naive UTC back
             issued = {**issued, "issued_at": issued["issued_at"].replace(tzinfo=UTC)}
         previous = last.get((row.series, row.year)) if row.sequence > 1 else None
-        sealed = chain.digest(chain.Row(**issued), previous)
+        sealed = chain.digest(SimpleNamespace(**issued), previous)
         connection.execute(INVOICES.update().where(INVOICES.c.id == row.id).values(
             content_hash=sealed, previous_hash=previous))
         last[(row.series, row.year)] = sealed
