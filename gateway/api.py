@@ -1128,10 +1128,12 @@ async def reject_application(request: Request, application_id: str, body: schema
 @router.get("/invoices", tags=["invoices"], response_model=schemas.Page[InvoiceOut],
             responses=responses(*SIGNED_IN, 422))
 async def list_invoices(request: Request, limit: int | None = Limit, cursor: str | None = Cursor,
-                        kind: str | None = Query(None, pattern="^(invoice|payment_invoice)$"),
+                        kind: str | None = Query(None, pattern="^(invoice|credit_note|payment_invoice)$"),
                         me: Principal = Depends(principal)) -> Response:
-    """The account's invoices, newest first; `?kind=payment_invoice`: its invoices for payment
-    (a wire-transfer order's, with `number`, `wire_reference`, `due_date`, `paid_amount`)."""
+    """The account's invoices, newest first, each with its VAT breakdown, totals and
+    `delivery_status`; `?kind=credit_note`: its credit notes (`credited_invoice_id`);
+    `?kind=payment_invoice`: its invoices for payment (a wire-transfer order's, with `number`,
+    `wire_reference`, `due_date`, `paid_amount`)."""
     return await relay(request, "invoicing", "list_invoices", me.own_account(), limit, cursor,
                        kind)
 
@@ -1158,6 +1160,115 @@ async def invoice_pdf(request: Request, invoice_id: str,
         media_type=document["content_type"],
         headers={"Content-Disposition": f'inline; filename="{document["filename"]}"'},
     )
+
+
+@router.get(
+    "/invoices/{invoice_id}/xml", tags=["invoices"], response_class=Response,
+    responses={200: {"content": {"application/xml": {}},
+                     "description": "UBL 2.1, Peppol BIS Billing 3.0"}, **responses(*READ_ONE)},
+)
+async def invoice_xml(request: Request, invoice_id: str,
+                      me: Principal = Depends(principal)) -> Response:
+    """The invoice or credit note as a UBL 2.1 Peppol BIS Billing 3.0 e-invoice."""
+    made = await call(request, "invoicing", "einvoice_xml", me.own_account(), invoice_id)
+    return Response(made["xml"].encode(), media_type="application/xml",
+                    headers={"Content-Disposition": f'inline; filename="{made["filename"]}"'})
+
+
+@router.post("/admin/invoices/{invoice_id}/credit-notes", status_code=201, tags=["operator"],
+             response_model=InvoiceOut, responses=responses(*WRITE, 403, 404))
+async def credit_invoice(request: Request, invoice_id: str, body: schemas.CreditNoteIn,
+                         me: Principal = Depends(operator),
+                         key: str | None = IdempotencyKey) -> Response:
+    """Credit an invoice in full (a correction): a credit note in its own series for every
+    line, delivered like the invoice; its orders can be applied for and invoiced again.
+    Crediting it again answers the same credit note; 409 `invoice_already_credited` for an
+    invoice credited in part (refunds of its orders issue their credit notes by themselves)."""
+    data = body.model_dump(mode="json")
+
+    async def handler() -> tuple[int, Any]:
+        return 201, await call(request, "invoicing", "credit_invoice", invoice_id, body.reason)
+
+    return await once(request, me.user_id, key, {"invoice_id": invoice_id, **data}, handler)
+
+
+@router.post("/admin/orders/{order_id}/refunds", tags=["operator"], response_model=OrderOut,
+             responses=responses(*WRITE, 403, 404))
+async def refund_order_units(request: Request, order_id: str, body: schemas.RefundIn,
+                             me: Principal = Depends(operator),
+                             key: str | None = IdempotencyKey) -> Response:
+    """Refund implemented units of a completed service or licence order (a later
+    cancellation, a correction): what they paid goes back, cash to cash, voucher to voucher;
+    an invoiced order gets a credit note for exactly those units.  409 `order_not_cancellable`
+    for an order not completed; 422 for more units than are left to refund.  Repeat with the
+    same Idempotency-Key after a timeout: the refund is made once."""
+    data = body.model_dump(mode="json")
+
+    async def handler() -> tuple[int, Any]:
+        return 200, await call(request, "orders", "refund_units", order_id, data,
+                               request_key(me, key))
+
+    return await once(request, me.user_id, key, {"order_id": order_id, **data}, handler)
+
+
+@router.get("/admin/deliveries", tags=["operator"], responses=responses(*SIGNED_IN, 403, 422))
+async def list_deliveries(request: Request, me: Principal = Depends(operator),
+                          invoice_id: str | None = Query(None, max_length=36),
+                          status: str | None = Query(None, pattern=r"^[a-z_]{1,30}$"),
+                          channel: str | None = Query(None, pattern="^(email_pdf|letter|einvoice)$"),
+                          limit: int | None = Limit, cursor: str | None = Cursor) -> Response:
+    """Every document's delivery, newest first: `{id, invoice_id, channel, status, attempts,
+    message_id, rule_ids, last_error, history}` — the access point's message id for an
+    e-invoice, the failed rule ids for a held one."""
+    return await relay(request, "invoicing", "list_deliveries", invoice_id, status, channel,
+                       limit, cursor)
+
+
+@router.post("/admin/deliveries/{delivery_id}/retry", tags=["operator"],
+             responses=responses(*WRITE, 403, 404))
+async def retry_delivery(request: Request, delivery_id: str,
+                         me: Principal = Depends(operator)) -> Any:
+    """Try a failed or held delivery again now (one under way: as it is)."""
+    return await call(request, "invoicing", "retry_delivery", delivery_id)
+
+
+@router.get("/admin/letters", tags=["operator"], responses=responses(*SIGNED_IN, 403, 422))
+async def list_letters(request: Request, me: Principal = Depends(operator),
+                       status: str | None = Query(None, pattern="^(queued_for_print|posted|pending)$"),
+                       limit: int | None = Limit, cursor: str | None = Cursor) -> Response:
+    """The letter queue: documents to print and post, `{id, invoice_id, address, status}`
+    (`?status=queued_for_print`: those waiting)."""
+    return await relay(request, "invoicing", "list_deliveries", None, status, "letter", limit,
+                       cursor)
+
+
+@router.get(
+    "/admin/letters/{letter_id}/pdf", tags=["operator"], response_class=Response,
+    responses={200: {"content": {"application/pdf": {}},
+                     "description": "print-ready: the address sits in a C5/DL envelope window"},
+               **responses(*READ_ONE, 403, 409)},
+)
+async def letter_pdf(request: Request, letter_id: str, me: Principal = Depends(operator)) -> Response:
+    letter = await call(request, "invoicing", "get_delivery", letter_id, "letter")
+    document = await call(request, "documents", "get_document", letter["account_id"], "invoice",
+                          letter["invoice_id"])
+    return Response(base64.b64decode(document["content_b64"]), media_type=document["content_type"],
+                    headers={"Content-Disposition": f'inline; filename="{document["filename"]}"'})
+
+
+@router.post("/admin/letters/{letter_id}/posted", tags=["operator"],
+             responses=responses(*WRITE, 403, 404))
+async def letter_posted(request: Request, letter_id: str, me: Principal = Depends(operator)) -> Any:
+    """The letter was printed and posted (409 `letter_not_queued` before it is queued)."""
+    return await call(request, "invoicing", "mark_posted", letter_id)
+
+
+@router.put("/admin/access-point-simulator", tags=["operator"],
+            responses=responses(*WRITE, 403))
+async def set_access_point_simulator(request: Request, body: schemas.AccessPointSimulatorIn,
+                                     me: Principal = Depends(operator)) -> Any:
+    """How the built-in e-invoice access point answers from now on."""
+    return await call(request, "invoicing", "set_access_point_simulator", body.outcome)
 
 
 # -- route order ------------------------------------------------------------------------------------

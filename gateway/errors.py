@@ -106,6 +106,8 @@ STATUS: dict[type[e.BusinessError], int] = {
     e.AccountInArrears: 409,
     e.OrderImplementationFailed: 409,
     e.ApplicationNotPending: 409,
+    e.InvoiceAlreadyCredited: 409,
+    e.LetterNotQueued: 409,
     e.DocumentNotReady: 409,
     e.DocumentFailed: 409,
     AuthenticationRequired: 401,

@@ -182,6 +182,27 @@ class RejectionIn(Body):
     reason: str = Field(min_length=1, max_length=500)
 
 
+class CreditNoteIn(Body):
+    reason: str = Field(min_length=1, max_length=500, description="printed on the credit note")
+
+
+class RefundLineIn(Body):
+    line_no: StrictInt = Field(ge=1)
+    quantity: StrictInt = Field(ge=1, le=1_000_000, description="implemented units to refund")
+
+
+class RefundIn(Body):
+    """Refund implemented units of an order (a later cancellation, a correction)."""
+
+    lines: list[RefundLineIn] = Field(min_length=1, max_length=100)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class AccessPointSimulatorIn(Body):
+    outcome: Literal["accept", "fail", "reject"] = Field(
+        description="accept; fail: an outage (retried with backoff); reject: a permanent refusal")
+
+
 T = TypeVar("T")
 
 

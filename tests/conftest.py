@@ -4,6 +4,7 @@
 * Tiers: ``tests/unit`` (pure Python), ``tests/integration`` (nameko containers in this
   process against the real RabbitMQ and PostgreSQL), ``tests/e2e`` (the whole product as
   separate processes, driven over HTTP).
+* The e-invoice rules come from ``EINVOICE_RULES_DIR`` (default ``../shared/einvoice``).
 * Nothing is skipped for a missing broker or database: CI provides them, so their absence is a
   failure whose message says what to start.
 * Each integration test gets its own RabbitMQ vhost; each run gets its own PostgreSQL databases
@@ -28,6 +29,10 @@ import pytest  # noqa: E402
 from services.common import testing  # noqa: E402
 from services.common.config import SERVICE_NAMES  # noqa: E402
 from services.common.db import migrate  # noqa: E402
+
+# The official e-invoice rule files (never copied into the project): CI points at them; a
+# checkout beside ../shared finds them there.  Tests that need them fail when they are absent.
+os.environ.setdefault("EINVOICE_RULES_DIR", str(testing.ROOT.parent / "shared" / "einvoice"))
 
 
 def _infrastructure(call: Any, *args: Any) -> Any:

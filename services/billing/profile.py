@@ -15,28 +15,12 @@ from __future__ import annotations
 import re
 
 from services.common.contracts import one_line  # noqa: F401 - re-exported
-from services.common.countries import COUNTRIES  # noqa: F401 - re-exported for the rules
+from services.common.countries import COUNTRIES, participant_id  # noqa: F401 - re-exported
 from services.common.references import rf_reference, rf_valid  # noqa: F401 - re-exported
 
-# country → (ICD scheme, digits the number must have); other countries use a GLN
-PARTICIPANT_SCHEMES = {"SE": ("0007", 10), "NO": ("0192", 9), "DK": ("0184", 8), "FI": ("0216", 8)}
-GLN = ("0088", 13)
 PARTICIPANT_ID = re.compile(r"^\d{4}:\d{1,40}$")
 
 CHANNELS = ("email_pdf", "letter", "einvoice")
-
-
-def participant_id(country: str | None, organisation_number: str | None) -> str | None:
-    """The e-invoice participant id (``scheme:number``) of an organisation, or None."""
-    if not country or not organisation_number:
-        return None
-    digits = re.sub(r"[\s\-.]", "", organisation_number)
-    if not digits.isdigit():
-        return None
-    scheme, length = PARTICIPANT_SCHEMES.get(country, GLN)
-    if len(digits) != length:
-        return None
-    return f"{scheme}:{digits}"
 
 
 def address_complete(address: dict[str, str] | None) -> bool:

@@ -79,6 +79,14 @@ class Settings(BaseSettings):
     mail_retry_backoff: float = Field(2.0, gt=0, description="seconds before the first retry")
     mail_interval: float = Field(2.0, gt=0, description="seconds between sweeps of the mail outbox")
 
+    einvoice_rules_dir: str | None = Field(None, description="folder of the official UBL XSDs and "
+                                           "EN 16931 / Peppol BIS rule files (see deploy/README.md); "
+                                           "unset: XSD only")
+    access_point: Literal["simulator"] = "simulator"
+    delivery_retry_limit: int = Field(5, ge=0, le=50, description="retries of a failed delivery")
+    delivery_retry_backoff: float = Field(2.0, gt=0, description="seconds before the first retry")
+    delivery_interval: float = Field(2.0, gt=0, description="seconds between sweeps of due deliveries")
+
     gateway_host: str = "127.0.0.1"
     gateway_port: int = Field(8000, ge=1, le=65535)
     max_request_bytes: int = Field(1_048_576, gt=0)
@@ -109,10 +117,17 @@ class Settings(BaseSettings):
     seller_name: str = "Nimbus Cloud AB"
     seller_address: str = "Storgatan 1, 111 22 Stockholm, Sweden"
     seller_vat_id: str = "SE556677889901"
+    seller_street: str = "Storgatan 1"
+    seller_postal_code: str = "111 22"
+    seller_city: str = "Stockholm"
+    seller_country: str = Field("SE", pattern=r"^[A-Z]{2}$")
+    seller_organisation_number: str = "5566778899"
+    seller_email: str = "billing@nimbus.example"
     seller_iban: str = Field("SE4550000000058398257466", pattern=r"^[A-Z]{2}\d{2}[A-Z0-9 ]{10,34}$")
     seller_bic: str = "ESSESESS"
     seller_bank_name: str = "SEB"
     invoice_series: str = "INV"
+    credit_note_series: str = "CN"
     payment_invoice_series: str = "PI"
     payment_terms_days: int = Field(14, ge=0, le=365, description="days from a payment "
                                     "invoice's issue to its due date")

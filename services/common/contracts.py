@@ -127,6 +127,8 @@ class Revocations(Contract):
 
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$"), AfterValidator(check_country)]
 DeliveryChannel = Literal["email_pdf", "letter", "einvoice"]
+DeliveryStatus = Literal["pending", "emailed", "queued_for_print", "posted", "transmitted", "held",
+                         "failed"]
 
 
 class Address(Contract):
@@ -233,6 +235,19 @@ class RefundOrder(Contract):
     cash: Amount
     voucher: Amount
     currency: Currency
+
+
+class RefundLine(Contract):
+    line_no: int = Field(ge=1)
+    quantity: int = Field(ge=1, le=1_000_000)
+
+
+class RefundUnits(Contract):
+    """An operator refunds implemented units of an order (a later cancellation, a
+    correction): what they paid goes back to the wallets it came from."""
+
+    lines: list[RefundLine] = Field(min_length=1, max_length=100)
+    reason: str = Field(min_length=1, max_length=500)
 
 
 class CreateVoucher(Contract):
@@ -377,7 +392,9 @@ class OrderLineOut(Contract):
     paid_voucher: MoneyOut | None = None
     implementation: str
     kind: str = "service"
+    vat_category: VatCategory = "S"
     failed_quantity: int = 0
+    returned_quantity: int = 0
     licence_key: str | None = None
     refunded_cash: MoneyOut | None = None
     refunded_voucher: MoneyOut | None = None
@@ -424,6 +441,9 @@ class InvoiceableOrderOut(Contract):
 
 
 class InvoiceLineOut(Contract):
+    """A line of an invoice or credit note: net = quantity × unit price, rounded half-up; the
+    VAT shown is the line's share (the invoice's VAT is computed per category and rate)."""
+
     order_id: str
     description: str
     quantity: int
@@ -432,6 +452,23 @@ class InvoiceLineOut(Contract):
     net: MoneyOut
     vat: MoneyOut
     gross: MoneyOut
+    sku: str | None = None
+    vat_category: VatCategory = "S"
+
+
+class VatBreakdownOut(Contract):
+    """One VAT category and rate of a document (EN 16931 BG-23): its lines' net, less what a
+    voucher paid of them (a document-level allowance), is the taxable amount; the VAT is the
+    rate on that sum, rounded half-up."""
+
+    category: VatCategory
+    rate: Percent
+    lines_net: MoneyOut
+    allowance: MoneyOut
+    taxable: MoneyOut
+    vat: MoneyOut
+    exemption_reason_code: str | None = None
+    exemption_reason: str | None = None
 
 
 class ApplyForInvoice(Contract):
@@ -458,16 +495,36 @@ class InvoiceApplicationOut(Contract):
     billing_info: BillingInfo | None = None
     mailing_info: MailingInfo | None = None
     lines: list[InvoiceLineOut] = Field(default_factory=list)
+    vat_breakdown: list[VatBreakdownOut] = Field(default_factory=list)
+    allowances: MoneyOut | None = None
+    delivery_status: DeliveryStatus | None = None
 
 
 class PartySnapshot(Contract):
+    """Seller or buyer as the document was issued to them (never changed afterwards)."""
+
     name: str
-    address: str | None
+    address: str | None  # on one line, as printed
     vat_id: str | None = None
     email: str | None = None
+    street: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    country: str | None = None
+    organisation_number: str | None = None
+    endpoint_id: str | None = None  # the e-invoice participant id, ``scheme:number``
+    iban: str | None = None
+    bic: str | None = None
+    bank_name: str | None = None
 
 
 class InvoiceOut(Contract):
+    """An issued invoice or credit note, immutable.  ``net`` is the taxable amount (lines less
+    allowances, BT-109), ``vat`` the VAT on it (BT-110), ``total`` their sum (BT-112); what the
+    account's cash already paid is ``prepaid`` (BT-113) and ``rounding`` (BT-114) the cent the
+    per-category VAT differs from the per-line amounts paid, so ``amount_due`` (BT-115) is
+    exact: nothing, for an invoice of paid orders."""
+
     id: str
     number: str
     account_id: str
@@ -482,6 +539,27 @@ class InvoiceOut(Contract):
     issue_date: str
     pdf_status: str
     issued_at: datetime
+    kind: Literal["invoice", "credit_note"] = "invoice"
+    currency: str | None = None
+    lines_net: MoneyOut | None = None
+    allowances: MoneyOut | None = None
+    prepaid: MoneyOut | None = None
+    rounding: MoneyOut | None = None
+    amount_due: MoneyOut | None = None
+    vat_breakdown: list[VatBreakdownOut] = Field(default_factory=list)
+    supply_date: str | None = None
+    due_date: str | None = None
+    payment_terms: str | None = None
+    payment_reference: str | None = None
+    order_ids: list[str] = Field(default_factory=list)
+    credited_invoice_id: str | None = None
+    credited_invoice_number: str | None = None
+    credit_reason: str | None = None
+    delivery_channel: DeliveryChannel | None = None
+    delivery_status: DeliveryStatus | None = None
+    mailing_address: list[str] = Field(default_factory=list,
+                                       description="the envelope window's lines")
+    language: Literal["en", "sv", "ru"] = "en"
 
 
 class CreatePaymentInvoice(Contract):
@@ -835,6 +913,7 @@ class OrderRefunded(OrderEvent):
     refund_id: str
     cash: MoneyOut
     voucher: MoneyOut
+    reason: str | None = None
 
 
 class BoxLine(Contract):
@@ -889,6 +968,15 @@ class InvoiceIssued(Event):
     invoice: InvoiceOut
 
 
+class CreditNoteIssued(Event):
+    """A credit note issued for (part of) an invoice: ``invoice`` is the credit note, its
+    ``credited_invoice_id`` the invoice it credits."""
+
+    source = "invoicing"
+    type = "credit_note_issued"
+    invoice: InvoiceOut
+
+
 class DocumentReady(Event):
     source = "documents"
     type = "document_ready"
@@ -901,7 +989,15 @@ class DocumentReady(Event):
 Language = Literal["en", "sv", "ru"]
 MailTemplate = Literal["verify_email", "reset_password", "einvoice_unavailable",
                        "payment_order_decided", "invite_member", "order_placed",
-                       "order_completed", "shipment_status", "order_status"]
+                       "order_completed", "shipment_status", "order_status", "invoice_issued"]
+
+
+class Attachment(Contract):
+    """A stored document to attach to a mail: the documents service's ``kind`` and
+    ``reference`` (an issued invoice's PDF: ``invoice`` and the invoice's id)."""
+
+    kind: Literal["invoice"]
+    reference: str = Field(min_length=1, max_length=64)
 
 
 class MailRequested(Event):
@@ -919,6 +1015,33 @@ class MailRequested(Event):
     account_id: str | None = None
     # the mail carries a secret (a one-time link): its body is not kept once it is sent
     sensitive: bool = False
+    attachments: list[Attachment] = Field(default_factory=list, max_length=5)
+    # announce what became of it (``mail_sent`` or ``mail_failed``), for a requester that tracks it
+    reports: bool = False
+
+
+class InvoiceMailRequested(MailRequested):
+    """The same request, from the invoicing service (an issued document by e-mail)."""
+
+    source = "invoicing"
+
+
+class MailSent(Event):
+    """A mail that asked for a report was accepted by the relay."""
+
+    source = "documents"
+    type = "mail_sent"
+    mail_id: str
+    message_id: str
+
+
+class MailFailed(Event):
+    """A mail that asked for a report could not be sent (refused, or after its last retry)."""
+
+    source = "documents"
+    type = "mail_failed"
+    mail_id: str
+    error: str
 
 
 class OrderMailRequested(MailRequested):

@@ -1,6 +1,10 @@
-"""ISO 3166-1 alpha-2 country codes (the officially assigned ones)."""
+"""ISO 3166-1 alpha-2 country codes (the officially assigned ones), the EU member states and
+the e-invoice participant id an organisation number gives (Sweden ICD 0007, 10 digits; Norway
+0192, 9; Denmark 0184, 8; Finland 0216, 8; elsewhere 0088 with a 13-digit GLN)."""
 
 from __future__ import annotations
+
+import re
 
 COUNTRIES = frozenset("""
 AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS
@@ -18,3 +22,32 @@ def check_country(code: str) -> str:
     if code not in COUNTRIES:
         raise ValueError(f"{code!r} is not an ISO 3166-1 alpha-2 country code")
     return code
+
+
+EU_COUNTRIES = frozenset(
+    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split())
+
+
+def reverse_charged(seller_country: str, buyer_country: str | None, buyer_vat_id: str | None) -> bool:
+    """A supply to a business in another EU member state (it gave its VAT number): the buyer
+    accounts for the VAT (reverse charge, EN 16931 category AE, 0 %)."""
+    return (bool(buyer_vat_id) and buyer_country in EU_COUNTRIES and seller_country in EU_COUNTRIES
+            and buyer_country != seller_country)
+
+
+# country → (ICD scheme, digits the number must have); other countries use a GLN
+PARTICIPANT_SCHEMES = {"SE": ("0007", 10), "NO": ("0192", 9), "DK": ("0184", 8), "FI": ("0216", 8)}
+GLN = ("0088", 13)
+
+
+def participant_id(country: str | None, organisation_number: str | None) -> str | None:
+    """The e-invoice participant id (``scheme:number``) of an organisation, or None."""
+    if not country or not organisation_number:
+        return None
+    digits = re.sub(r"[\s\-.]", "", organisation_number)
+    if not digits.isdigit():
+        return None
+    scheme, length = PARTICIPANT_SCHEMES.get(country, GLN)
+    if len(digits) != length:
+        return None
+    return f"{scheme}:{digits}"

@@ -351,6 +351,18 @@ class ApplicationNotPending(BusinessError):
     default_message = "the invoice application is not awaiting confirmation"
 
 
+@shared
+class InvoiceAlreadyCredited(BusinessError):
+    code = "invoice_already_credited"
+    default_message = "the invoice already has credit notes; it is not credited in full again"
+
+
+@shared
+class LetterNotQueued(BusinessError):
+    code = "letter_not_queued"
+    default_message = "the letter is not waiting in the print queue"
+
+
 # -- documents --------------------------------------------------------------------------------
 
 

@@ -69,9 +69,18 @@ def retry_delay(attempts: int, base: float) -> float:
     return float(min(base * 2 ** max(attempts - 1, 0), RETRY_BACKOFF_CAP_SECONDS))
 
 
-def send(settings: Settings, recipient: str, language: str, mail: RenderedMail) -> str:
-    """Hand one mail to the relay; returns its Message-ID.  Raises ``MailRefused`` for a
-    permanent refusal and ``OSError`` / ``smtplib.SMTPException`` for anything worth retrying."""
+@dataclass(frozen=True)
+class File:
+    filename: str
+    content_type: str
+    content: bytes
+
+
+def send(settings: Settings, recipient: str, language: str, mail: RenderedMail,
+         attachments: tuple[File, ...] = ()) -> str:
+    """Hand one mail (with its attachments) to the relay; returns its Message-ID.  Raises
+    ``MailRefused`` for a permanent refusal and ``OSError`` / ``smtplib.SMTPException`` for
+    anything worth retrying."""
     message = EmailMessage()
     message["From"] = settings.mail_from
     message["To"] = recipient
@@ -81,6 +90,10 @@ def send(settings: Settings, recipient: str, language: str, mail: RenderedMail) 
     message["Message-ID"] = message_id
     message.set_content(mail.text)
     message.add_alternative(mail.html, subtype="html")
+    for attached in attachments:
+        maintype, subtype = attached.content_type.split("/", 1)
+        message.add_attachment(attached.content, maintype=maintype, subtype=subtype,
+                               filename=attached.filename)
     message["Content-Language"] = language  # after the parts: making them moves Content-* down
     try:
         # local_hostname: EHLO names our mail domain instead of a reverse DNS lookup per mail

@@ -50,6 +50,9 @@ class Mail(Base):
     text_body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str] = mapped_column(Text)
     sensitive: Mapped[bool] = mapped_column(Boolean)  # bodies are blanked once sent
+    # stored documents to attach, JSON [{kind, reference}]; and whether to report the outcome
+    attachments_json: Mapped[str | None] = mapped_column(Text)
+    reports: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     status: Mapped[str] = mapped_column(String(20))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())

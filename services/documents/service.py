@@ -4,6 +4,7 @@ outbound e-mail (the mail outbox, see ``mail.py``)."""
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import smtplib
 import uuid
@@ -12,13 +13,18 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import object_session
 
 from services.common.contracts import (
+    CreditNoteIssued,
     DocumentOut,
     DocumentReady,
     InvoiceIssued,
+    InvoiceMailRequested,
     InvoiceOut,
+    MailFailed,
     MailRequested,
+    MailSent,
     OrderMailRequested,
     parse,
     utcnow,
@@ -33,6 +39,10 @@ from services.documents.models import Document, Mail, OutboxMessage, ProcessedEv
 from services.documents.rendering import Renderer, RendererLost, RenderFailed
 
 log = logging.getLogger(__name__)
+
+
+class AttachmentNotReady(OSError):
+    """A mail's attachment is not produced yet: the mail waits for it (retried)."""
 
 INVOICE = "invoice"
 PDF = "application/pdf"
@@ -49,12 +59,19 @@ class DocumentsService(Pingable):
 
     @handles(InvoiceIssued)
     def on_invoice_issued(self, payload: dict[str, Any]) -> None:
-        evt = parse(InvoiceIssued, payload)
+        self._produce(parse(InvoiceIssued, payload))
+
+    @handles(CreditNoteIssued)
+    def on_credit_note_issued(self, payload: dict[str, Any]) -> None:
+        self._produce(parse(CreditNoteIssued, payload))
+
+    def _produce(self, evt: InvoiceIssued | CreditNoteIssued) -> None:
+        """Render an issued invoice or credit note to PDF once, store it and announce it."""
         invoice = evt.invoice
         if self._find(INVOICE, invoice.id) is not None:
             return  # already produced (a redelivery)
         try:
-            pdf = self.render("invoice.html", {"invoice": invoice_context(invoice)})
+            pdf = self.render("invoice.html", invoice_context(invoice))
         except RendererLost as exc:
             raise ServiceUnavailable(str(exc)) from exc  # requeued: try again later
         except RenderFailed as exc:
@@ -71,12 +88,14 @@ class DocumentsService(Pingable):
         """Render the mail and queue it once per ``mail_id``; then try to send it at once."""
         evt = parse(MailRequested, payload)
         rendered = self.mail_templates.render(evt.template, evt.language, evt.context)
+        attachments = [attachment.wire() for attachment in evt.attachments]
         with self.db.transaction() as session:
             queued = insert_ignore(
                 session, Mail, id=evt.mail_id, recipient=evt.to, language=evt.language,
                 template=evt.template, account_id=evt.account_id, subject=rendered.subject,
                 text_body=rendered.text, html_body=rendered.html, sensitive=evt.sensitive,
-                status=mail.QUEUED, attempts=0,
+                status=mail.QUEUED, attempts=0, reports=evt.reports,
+                attachments_json=json.dumps(attachments) if attachments else None,
                 next_attempt_at=utcnow(), created_at=utcnow(),
             )
         if queued:
@@ -85,6 +104,11 @@ class DocumentsService(Pingable):
     @handles(OrderMailRequested)
     def on_order_mail_requested(self, payload: dict[str, Any]) -> None:
         """The orders service's mails go out the same way."""
+        self.on_mail_requested(payload)
+
+    @handles(InvoiceMailRequested)
+    def on_invoice_mail_requested(self, payload: dict[str, Any]) -> None:
+        """The invoicing service's mails (issued documents, attached) go out the same way."""
         self.on_mail_requested(payload)
 
     @every("mail_interval")
@@ -120,7 +144,9 @@ class DocumentsService(Pingable):
                 assert due is not None
                 content = mail.RenderedMail(due.subject, due.text_body, due.html_body)
                 try:
-                    due.message_id = mail.send(settings, due.recipient, due.language, content)
+                    attached = self._attachments(due)
+                    due.message_id = mail.send(settings, due.recipient, due.language, content,
+                                               attached)
                 except mail.MailRefused as refused:
                     self._mail_failed(due, str(refused), final=True)
                 except (OSError, smtplib.SMTPException) as error:
@@ -128,15 +154,32 @@ class DocumentsService(Pingable):
                                       final=due.attempts > settings.mail_retry_limit)
                 else:
                     due.status, due.sent_at, due.last_error = mail.SENT, utcnow(), None
+                    if due.reports:
+                        self.outbox.add(session, MailSent(mail_id=due.id,
+                                                          message_id=due.message_id))
                     if due.sensitive:  # a one-time link: no copy stays behind
                         due.text_body = due.html_body = ""
                     log.info("mail %s (%s) sent to the relay as %s", due.id, due.template,
                              due.message_id)
 
+    def _attachments(self, due: Mail) -> tuple[mail.File, ...]:
+        """The stored documents a mail carries; one not produced yet is worth waiting for
+        (``AttachmentNotReady``, an ``OSError``: the mail is retried)."""
+        files = []
+        for wanted in json.loads(due.attachments_json) if due.attachments_json else []:
+            document = self._find(wanted["kind"], wanted["reference"])
+            if document is None or document.status != "ready" or document.path is None:
+                raise AttachmentNotReady(f"{wanted['kind']} {wanted['reference']} is not ready")
+            files.append(mail.File(document.filename, document.content_type,
+                                   self.files.get(document.path)))
+        return tuple(files)
+
     def _mail_failed(self, due: Mail, error: str, final: bool) -> None:
         due.last_error = error[-2000:]
         if final:
             due.status = mail.FAILED
+            if due.reports:
+                self.outbox.add(object_session(due), MailFailed(mail_id=due.id, error=due.last_error))
             log.error("mail %s to %s failed after %d attempts: %s", due.id, due.recipient,
                       due.attempts, error)
         else:
@@ -177,10 +220,11 @@ class DocumentsService(Pingable):
             select(Document).where(Document.kind == kind, Document.reference == reference)
         ).first()
 
-    def _record(self, evt: InvoiceIssued, invoice: InvoiceOut, **outcome: Any) -> None:
-        """Record the invoice's document once per event; announce it when it is ready."""
+    def _record(self, evt: InvoiceIssued | CreditNoteIssued, invoice: InvoiceOut,
+                **outcome: Any) -> None:
+        """Record the document once per event; announce it when it is ready."""
         with self.db.transaction() as session:
-            if not first_delivery(session, ProcessedEvent, "invoice_issued", evt.event_id):
+            if not first_delivery(session, ProcessedEvent, evt.type, evt.event_id):
                 return
             document = Document(
                 id=str(uuid.uuid4()),
@@ -188,7 +232,7 @@ class DocumentsService(Pingable):
                 reference=invoice.id,
                 account_id=invoice.account_id,
                 content_type=PDF,
-                filename=f"invoice-{invoice.number}.pdf",
+                filename=f"{invoice.kind.replace('_', '-')}-{invoice.number}.pdf",
                 **outcome,
             )
             session.add(document)
@@ -199,17 +243,59 @@ class DocumentsService(Pingable):
                 )
 
 
+LABELS: dict[str, dict[str, str]] = {
+    "en": {"invoice": "Invoice", "credit_note": "Credit note", "number": "Number",
+           "issue_date": "Issue date", "supply_date": "Date of supply", "due_date": "Due date",
+           "credits": "Credits invoice", "po": "Your PO number", "reference": "Payment reference",
+           "seller": "Seller", "buyer": "Buyer", "org": "Org. no.", "vat_id": "VAT no.",
+           "reason": "Reason", "description": "Description", "quantity": "Qty",
+           "unit_price": "Unit price", "vat": "VAT", "net": "Net", "vat_category": "VAT category",
+           "lines_net": "Lines net", "voucher": "Paid by voucher", "taxable": "Taxable amount",
+           "total": "Total", "prepaid": "Paid", "rounding": "Rounding", "due": "Amount due"},
+    "sv": {"invoice": "Faktura", "credit_note": "Kreditfaktura", "number": "Nummer",
+           "issue_date": "Fakturadatum", "supply_date": "Leveransdatum", "due_date": "Förfallodatum",
+           "credits": "Krediterar faktura", "po": "Ert ordernummer", "reference": "Betalningsreferens",
+           "seller": "Säljare", "buyer": "Köpare", "org": "Org.nr", "vat_id": "Momsreg.nr",
+           "reason": "Orsak", "description": "Beskrivning", "quantity": "Antal",
+           "unit_price": "À-pris", "vat": "Moms", "net": "Netto", "vat_category": "Momskategori",
+           "lines_net": "Summa rader", "voucher": "Betalt med värdebevis",
+           "taxable": "Momspliktigt belopp", "total": "Totalt", "prepaid": "Betalt",
+           "rounding": "Öresavrundning", "due": "Att betala"},
+    "ru": {"invoice": "Счёт", "credit_note": "Кредит-нота", "number": "Номер",
+           "issue_date": "Дата выставления", "supply_date": "Дата поставки", "due_date": "Срок оплаты",
+           "credits": "К счёту", "po": "Ваш номер заказа", "reference": "Назначение платежа",
+           "seller": "Продавец", "buyer": "Покупатель", "org": "Рег. номер", "vat_id": "НДС номер",
+           "reason": "Причина", "description": "Наименование", "quantity": "Кол-во",
+           "unit_price": "Цена", "vat": "НДС", "net": "Без НДС", "vat_category": "Категория НДС",
+           "lines_net": "Сумма строк", "voucher": "Оплачено ваучером",
+           "taxable": "Облагаемая сумма", "total": "Итого", "prepaid": "Оплачено",
+           "rounding": "Округление", "due": "К оплате"},
+}
+
+
 def invoice_context(invoice: InvoiceOut) -> dict[str, Any]:
-    """The template's view: amounts as plain strings, one currency for the document."""
+    """The template's view: amounts as plain strings in the document's one currency, and the
+    labels in the buyer's language."""
     context = invoice.wire()
     context["currency"] = invoice.total.currency
-    for field in ("net", "vat", "total"):
-        context[field] = context[field]["amount"]
+    for field in ("net", "vat", "total", "lines_net", "allowances", "prepaid", "rounding",
+                  "amount_due"):
+        context[field] = context[field]["amount"] if context.get(field) else None
+    context["lines_net"] = context["lines_net"] or context["net"]
+    context["prepaid"] = context["prepaid"] or context["total"]
+    context["amount_due"] = context["amount_due"] or "0.00"
+    context["has_allowances"] = bool(invoice.allowances and invoice.allowances.amount)
+    context["has_rounding"] = bool(invoice.rounding and invoice.rounding.amount)
     for line in context["lines"]:
         for field in ("unit_price", "net", "vat", "gross"):
             line[field] = line[field]["amount"]
         line["vat_percent"] = format(Decimal(line["vat_rate"]).normalize(), "f")
-    return context
+    for group in context["vat_breakdown"]:
+        for field in ("lines_net", "allowance", "taxable", "vat"):
+            group[field] = group[field]["amount"]
+        group["rate_percent"] = format(Decimal(group["rate"]).normalize(), "f")
+    labels = LABELS.get(invoice.language, LABELS["en"])
+    return {"invoice": context, "t": {**labels, "title": labels[invoice.kind]}}
 
 
 def document_out(document: Document) -> DocumentOut:

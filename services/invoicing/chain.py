@@ -34,7 +34,7 @@ class Issued(Protocol):
     year: int
     sequence: int
     account_id: str
-    application_id: str
+    application_id: str | None
     currency: str
     net_minor: int
     vat_minor: int
@@ -54,6 +54,9 @@ def canonical(invoice: Issued, previous_hash: str | None) -> bytes:
         "issued_at": wire_time(invoice.issued_at), "snapshot": json.loads(invoice.snapshot_json),
         "previous_hash": previous_hash,
     }
+    kind = getattr(invoice, "kind", None)
+    if kind not in (None, "invoice"):  # invoices hash as they did before credit notes existed
+        content["kind"] = kind
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 

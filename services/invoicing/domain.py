@@ -16,8 +16,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-from services.common.contracts import OrderOut, ProfileChanged
+from services.common.config import Settings
+from services.common.contracts import (
+    InvoiceLineOut,
+    MoneyOut,
+    OrderOut,
+    PartySnapshot,
+    ProfileChanged,
+    VatBreakdownOut,
+    one_line,
+)
+from services.common.countries import participant_id
 from services.common.errors import (
     AccountInArrears,
     ApplicationNotPending,
@@ -30,6 +43,7 @@ from services.common.errors import (
     OrderNotInvoiceable,
     OrderPaidWithVoucher,
 )
+from services.common.money import Money
 
 AVAILABLE = "available"
 APPLIED = "applied"
@@ -90,6 +104,8 @@ def status_of(order_status: str | None, cash_minor: int, voucher_minor: int) -> 
 AWAITING_CONFIRMATION = "awaiting_confirmation"  # the preview: the customer confirms it
 SUBMITTED = "submitted"  # confirmed; issued at once, or after an operator's review
 ISSUED = "issued"
+DELIVERED = "delivered"  # its invoice reached the customer by its channel
+CREDITED = "credited"  # an invoice credited in full (its orders may be invoiced again)
 REJECTED = "rejected"  # by the reviewing operator, with a reason
 WITHDRAWN = "withdrawn"  # by the customer, before it was issued
 LIVE = (AWAITING_CONFIRMATION, SUBMITTED)  # an order on a live application is taken
@@ -140,3 +156,278 @@ def check_pending(status: str, *allowed: str) -> None:
 
 def invoice_number(series: str, year: int, sequence: int) -> str:
     return f"{series}-{year}-{sequence:06d}"
+
+
+# -- an issued document's amounts (EN 16931) --------------------------------------------------
+#
+# An invoice bills what the account's cash paid for the orders it holds.  Its lines are the
+# orders' kept lines at their prices; VAT is computed per category and rate on the sum of their
+# lines.  Where a voucher paid part of a category's lines, that part is a document-level
+# allowance ("Paid by voucher"), so the taxable amount is what the cash paid net of VAT and the
+# voucher money never shows as invoiced.  The cash already paid is the prepaid amount; the cent
+# or so by which VAT on the sum differs from the per-line VAT the order charged is the rounding
+# amount; so the amount due is exactly zero and every EN 16931 sum rule (BR-CO-10 … BR-CO-16)
+# holds.  A credit note is the same over the refunded units and the money refunded.
+
+# category → (VATEX code, the exemption text printed with it); S and Z carry none (BR-S-10, BR-Z-10)
+EXEMPTIONS: dict[str, tuple[str | None, str]] = {
+    "AE": ("VATEX-EU-AE", "Reverse charge"),
+    "E": (None, "Exempt from VAT"),
+    "O": ("VATEX-EU-O", "Not subject to VAT"),
+}
+VOUCHER_ALLOWANCE = "Paid by voucher"
+
+
+@dataclass(frozen=True)
+class Line:
+    """A document line: an order's kept units, and the cash and voucher money that paid them."""
+
+    order_id: str
+    sku: str | None
+    description: str
+    quantity: int
+    unit_price_minor: int
+    category: str
+    rate: Decimal  # percent
+    net_minor: int
+    cash_minor: int
+    voucher_minor: int = 0
+
+
+@dataclass(frozen=True)
+class VatGroup:
+    category: str
+    rate: Decimal
+    lines_net_minor: int
+    allowance_minor: int
+    taxable_minor: int
+    vat_minor: int
+
+    @property
+    def exemption(self) -> tuple[str | None, str | None]:
+        return EXEMPTIONS.get(self.category, (None, None))
+
+
+@dataclass(frozen=True)
+class Amounts:
+    """A document's totals in minor units, named as EN 16931 names them."""
+
+    currency: str
+    groups: tuple[VatGroup, ...]
+    lines_net_minor: int  # BT-106
+    allowances_minor: int  # BT-107
+    taxable_minor: int  # BT-109
+    vat_minor: int  # BT-110
+    total_minor: int  # BT-112
+    prepaid_minor: int  # BT-113
+    rounding_minor: int  # BT-114
+    due_minor: int  # BT-115
+
+
+def vat_on(taxable_minor: int, rate: Decimal, currency: str) -> int:
+    return Money.from_minor(taxable_minor, currency).times(rate / 100).minor
+
+
+def line_net(quantity: int, unit_price_minor: int, currency: str) -> int:
+    return Money.from_minor(unit_price_minor, currency).times(quantity).minor
+
+
+def taxable_for(cash_minor: int, rate: Decimal, lines_net_minor: int, currency: str) -> int:
+    """The taxable amount whose VAT-inclusive sum is the cash paid, or the nearest to it (some
+    sums cannot be reached at a rate: the rounding amount takes the cent), never above the
+    lines' net and never below zero."""
+    guess = int((Decimal(cash_minor) / (1 + rate / 100)).quantize(Decimal(1), ROUND_HALF_UP))
+    best = min((guess, guess - 1, guess + 1),
+               key=lambda t: abs(t + vat_on(t, rate, currency) - cash_minor))
+    return max(0, min(best, lines_net_minor))
+
+
+def amounts(lines: list[Line], currency: str) -> Amounts:
+    """Group the lines by VAT category and rate (in that order), take any voucher share off
+    each group as an allowance, and total the document."""
+    keys = sorted({(line.category, line.rate) for line in lines})
+    groups = []
+    for category, rate in keys:
+        members = [line for line in lines if (line.category, line.rate) == (category, rate)]
+        net = sum(line.net_minor for line in members)
+        cash = sum(line.cash_minor for line in members)
+        voucher = any(line.voucher_minor > 0 for line in members)
+        taxable = taxable_for(cash, rate, net, currency) if voucher else net
+        groups.append(VatGroup(category, rate, net, net - taxable, taxable,
+                               vat_on(taxable, rate, currency)))
+    lines_net = sum(group.lines_net_minor for group in groups)
+    allowances = sum(group.allowance_minor for group in groups)
+    taxable = lines_net - allowances
+    vat = sum(group.vat_minor for group in groups)
+    total = taxable + vat
+    prepaid = sum(line.cash_minor for line in lines)
+    rounding = prepaid - total
+    return Amounts(currency, tuple(groups), lines_net, allowances, taxable, vat, total, prepaid,
+                   rounding, total - prepaid + rounding)
+
+
+def line_of(order_id: str, line: dict[str, Any], currency: str) -> Line:
+    """A document line from an order line as the orders service reported it (its wire form):
+    net = quantity × unit price, half-up; the cash and voucher money it kept (paid less
+    refunded).  Lines reported before categories were sent are S when taxed, else Z."""
+    rate = Decimal(line["vat_rate"])
+    unit = Decimal(line["unit_price"]["amount"])
+    unit_minor = Money(unit, currency).minor
+    refunded_cash = line.get("refunded_cash") or {"amount": "0"}
+    paid_voucher = line.get("paid_voucher") or {"amount": "0"}
+    refunded_voucher = line.get("refunded_voucher") or {"amount": "0"}
+
+    def minor(amount: dict[str, str]) -> int:
+        return Money(Decimal(amount["amount"]), currency).minor
+
+    return Line(
+        order_id=order_id, sku=line.get("sku"), description=line["name"],
+        quantity=line["quantity"], unit_price_minor=unit_minor,
+        category=line.get("vat_category") or ("S" if rate > 0 else "Z"), rate=rate,
+        net_minor=line_net(line["quantity"], unit_minor, currency),
+        cash_minor=minor(line["paid_cash"]) - minor(refunded_cash),
+        voucher_minor=minor(paid_voucher) - minor(refunded_voucher))
+
+
+
+def credited_line(order_id: str, line: dict[str, Any], units: int, cash_minor: int,
+                  voucher_minor: int, currency: str) -> Line:
+    """A credit note's line: ``units`` of an order line returned, and the money refunded for
+    them."""
+    invoiced = line_of(order_id, {**line, "quantity": units}, currency)
+    return Line(order_id=order_id, sku=invoiced.sku, description=invoiced.description,
+                quantity=units, unit_price_minor=invoiced.unit_price_minor,
+                category=invoiced.category, rate=invoiced.rate, net_minor=invoiced.net_minor,
+                cash_minor=cash_minor, voucher_minor=voucher_minor)
+
+
+INVOICE = "invoice"
+CREDIT_NOTE = "credit_note"
+PAID_TERMS = {INVOICE: "Paid in advance from the account balance; nothing is due.",
+              CREDIT_NOTE: "Refunded to the account balance; nothing is due."}
+
+
+@dataclass(frozen=True)
+class Document:
+    """An invoice or credit note about to be issued: who it is from and to (as they are now),
+    its lines, and everything its snapshot keeps.  ``amounts`` and ``snapshot`` decide; the
+    service numbers, seals and stores it."""
+
+    kind: str
+    currency: str
+    seller: PartySnapshot
+    buyer: PartySnapshot
+    lines: list[Line]
+    po_numbers: list[str]
+    issue_date: date
+    supply_date: date | None
+    payment_reference: str
+    channel: str | None = None
+    mailing: dict[str, str] | None = None  # where it goes: recipient, address, email
+    language: str = "en"
+    credited_invoice_id: str | None = None
+    credited_invoice_number: str | None = None
+    credit_reason: str | None = None
+
+    @property
+    def amounts(self) -> Amounts:
+        return amounts(self.lines, self.currency)
+
+    def snapshot(self) -> dict[str, Any]:
+        """What the issued document keeps, as JSON: parties, lines, the VAT breakdown and
+        totals (minor units as money objects), dates and payment terms."""
+        totals, currency = self.amounts, self.currency
+
+        def money(minor: int) -> dict[str, str]:
+            return MoneyOut.minor(minor, currency).wire()
+
+        return {
+            "kind": self.kind,
+            "seller": self.seller.wire(),
+            "buyer": self.buyer.wire(),
+            "po_numbers": self.po_numbers,
+            "order_ids": list(dict.fromkeys(line.order_id for line in self.lines)),
+            "lines": [line_out(line, currency).wire() for line in self.lines],
+            "vat_breakdown": [group.wire() for group in breakdown(totals)],
+            "lines_net": money(totals.lines_net_minor),
+            "allowances": money(totals.allowances_minor),
+            "prepaid": money(totals.prepaid_minor),
+            "rounding": money(totals.rounding_minor),
+            "amount_due": money(totals.due_minor),
+            "supply_date": self.supply_date.isoformat() if self.supply_date else None,
+            "due_date": self.issue_date.isoformat(),
+            "payment_terms": PAID_TERMS[self.kind],
+            "payment_reference": self.payment_reference,
+            "channel": self.channel,
+            "mailing": self.mailing,
+            "language": self.language,
+            "paid": [[line.cash_minor, line.voucher_minor] for line in self.lines],
+            "credited_invoice_id": self.credited_invoice_id,
+            "credited_invoice_number": self.credited_invoice_number,
+            "credit_reason": self.credit_reason,
+        }
+
+
+def breakdown(totals: Amounts) -> list[VatBreakdownOut]:
+    """The VAT breakdown as documents show it (EN 16931 BG-23)."""
+    currency = totals.currency
+    return [VatBreakdownOut(
+        category=group.category, rate=format(group.rate, ".2f"),  # type: ignore[arg-type]
+        lines_net=MoneyOut.minor(group.lines_net_minor, currency),
+        allowance=MoneyOut.minor(group.allowance_minor, currency),
+        taxable=MoneyOut.minor(group.taxable_minor, currency),
+        vat=MoneyOut.minor(group.vat_minor, currency),
+        exemption_reason_code=group.exemption[0], exemption_reason=group.exemption[1])
+        for group in totals.groups]
+
+
+def line_out(line: Line, currency: str) -> InvoiceLineOut:
+    vat = vat_on(line.net_minor, line.rate, currency)
+    return InvoiceLineOut(
+        order_id=line.order_id, sku=line.sku, description=line.description,
+        quantity=line.quantity, unit_price=MoneyOut.minor(line.unit_price_minor, currency),
+        vat_rate=format(line.rate, ".2f"), vat_category=line.category,  # type: ignore[arg-type]
+        net=MoneyOut.minor(line.net_minor, currency), vat=MoneyOut.minor(vat, currency),
+        gross=MoneyOut.minor(line.net_minor + vat, currency))
+
+
+def seller_party(settings: Settings) -> PartySnapshot:
+    """The seller as configured (``SELLER_*``): name, address, VAT and registration numbers,
+    bank details, and its e-invoice address."""
+    return PartySnapshot(
+        name=settings.seller_name, address=settings.seller_address, vat_id=settings.seller_vat_id,
+        email=settings.seller_email, street=settings.seller_street,
+        postal_code=settings.seller_postal_code, city=settings.seller_city,
+        country=settings.seller_country, organisation_number=settings.seller_organisation_number,
+        endpoint_id=participant_id(settings.seller_country, settings.seller_organisation_number),
+        iban=settings.seller_iban.replace(" ", ""), bic=settings.seller_bic,
+        bank_name=settings.seller_bank_name)
+
+
+def mailing_of(profile: ProfileChanged) -> dict[str, str] | None:
+    """Where the account's documents go, as its mailing information says now."""
+    info = profile.mailing_info
+    if info is None:
+        return None
+    return {"recipient": info.recipient, "address": one_line(info.address.model_dump()),
+            "street": info.address.street,
+            "city_line": f"{info.address.postal_code} {info.address.city}",
+            "country": info.address.country, "email": info.email}
+
+
+def buyer_party(profile: ProfileChanged) -> PartySnapshot:
+    """The buyer as its billing information says now: legal name, address, VAT number (the
+    company's, else the billing tax id) and organisation number, the mailing e-mail, and its
+    e-invoice participant id."""
+    assert profile.billing_info is not None
+    info, company = profile.billing_info, profile.company
+    address = info.address
+    return PartySnapshot(
+        name=info.legal_name, address=one_line(address.model_dump()),
+        vat_id=company.vat_number or (info.tax_id if info.tax_id[:2].isalpha() else None),
+        email=profile.mailing_info.email if profile.mailing_info else None,
+        street=address.street, postal_code=address.postal_code, city=address.city,
+        country=address.country, organisation_number=company.organisation_number,
+        endpoint_id=participant_id(company.country, company.organisation_number),
+        iban=info.bank_account.iban if info.bank_account else None,
+        bic=info.bank_account.bic if info.bank_account else None)

@@ -52,6 +52,9 @@ class InvoiceableOrder(Base):
     lines_json: Mapped[str] = mapped_column(Text)
     implemented_at: Mapped[datetime] = mapped_column(UtcDateTime())
     application_id: Mapped[str | None] = mapped_column(String(36))
+    # invoiced: what its lines had returned and refunded when last invoiced or credited, JSON
+    # {line_no: [returned units, refunded cash, refunded voucher]}; a later refund is credited
+    credit_basis_json: Mapped[str | None] = mapped_column(Text)
 
 
 class AccountProfile(Base):
@@ -129,7 +132,8 @@ class Invoice(Base):
     year: Mapped[int] = mapped_column(Integer)
     sequence: Mapped[int] = mapped_column(Integer)
     account_id: Mapped[str] = mapped_column(String(36), index=True)
-    application_id: Mapped[str] = mapped_column(String(36), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), default="invoice")  # invoice | credit_note
+    application_id: Mapped[str | None] = mapped_column(String(36), unique=True)  # an invoice's
     status: Mapped[str] = mapped_column(String(20))
     currency: Mapped[str] = mapped_column(String(3))
     net_minor: Mapped[int] = mapped_column(BigInteger)
@@ -143,6 +147,59 @@ class Invoice(Base):
     # the hash chain (chain.py): this document's hash, and the one before it in its series
     content_hash: Mapped[str | None] = mapped_column(String(64))
     previous_hash: Mapped[str | None] = mapped_column(String(64))
+    # the latest delivery's status (DeliveryStatus), as the customer sees it
+    delivery_status: Mapped[str | None] = mapped_column(String(20))
+    credited_invoice_id: Mapped[str | None] = mapped_column(String(36), index=True)
+
+
+class Delivery(Base):
+    """One issued document's delivery by its channel (seed 001): ``email_pdf`` (the PDF
+    attached to a mail), ``letter`` (queued for operators to print and post) or ``einvoice``
+    (validated, then handed to the access point).  Every attempt is kept in ``attempts_json``;
+    a failed attempt is retried after a doubling pause, ``DELIVERY_RETRY_LIMIT`` times, and
+    then shows ``failed`` for operators.  A document the e-invoice rules refuse is ``held``
+    with their rule ids and is not sent."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(String(36), index=True)
+    account_id: Mapped[str] = mapped_column(String(36))
+    channel: Mapped[str] = mapped_column(String(20))
+    # pending | emailed | queued_for_print | posted | transmitted | held | failed
+    status: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(String(300))  # the relay's / access point's
+    rule_ids_json: Mapped[str | None] = mapped_column(Text)  # a held document's failed rules
+    recipient: Mapped[str | None] = mapped_column(String(300))  # e-mail, address or endpoint
+    attempts_json: Mapped[str] = mapped_column(Text, default="[]")  # [{at, outcome, detail}]
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class Transmission(Base):
+    """What the access-point simulator received: the e-invoice as sent, under its message id."""
+
+    __tablename__ = "access_point_transmissions"
+
+    message_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(String(36), index=True)
+    receiver: Mapped[str] = mapped_column(String(60))
+    document_xml: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class SimulatorSetting(Base):
+    """How the access-point simulator answers (``accept``, ``fail`` once per attempt: a
+    transient outage, ``reject``: a permanent refusal), set by operators for tests and demos."""
+
+    __tablename__ = "simulator_settings"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
 
 
 class PaymentInvoice(Base):

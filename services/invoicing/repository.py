@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from services.common.errors import NotFound
 from services.common.pages import newest_first
 from services.invoicing.models import (
+    Delivery,
     Invoice,
     InvoiceableOrder,
     InvoiceApplication,
@@ -104,9 +105,44 @@ def invoice(session: Session, account_id: str, invoice_id: str) -> Invoice:
 
 
 def invoices(session: Session, account_id: str, limit: int,
-             after: tuple[datetime, str] | None) -> list[Invoice]:
-    query = select(Invoice).where(Invoice.account_id == account_id)
+             after: tuple[datetime, str] | None, kind: str = "invoice") -> list[Invoice]:
+    query = select(Invoice).where(Invoice.account_id == account_id, Invoice.kind == kind)
     return list(session.scalars(newest_first(query, Invoice.issued_at, Invoice.id, limit, after)))
+
+
+def credit_notes_of(session: Session, invoice_id: str) -> list[Invoice]:
+    return list(session.scalars(select(Invoice).where(Invoice.credited_invoice_id == invoice_id)
+                                .order_by(Invoice.sequence)))
+
+
+def deliveries(session: Session, limit: int, after: tuple[datetime, str] | None,
+               invoice_id: str | None = None, status: str | None = None,
+               channel: str | None = None) -> list[Delivery]:
+    """Deliveries newest first, of one document, in one status or by one channel if given."""
+    query = select(Delivery)
+    if invoice_id is not None:
+        query = query.where(Delivery.invoice_id == invoice_id)
+    if status is not None:
+        query = query.where(Delivery.status == status)
+    if channel is not None:
+        query = query.where(Delivery.channel == channel)
+    return list(session.scalars(newest_first(query, Delivery.created_at, Delivery.id, limit, after)))
+
+
+def deliveries_of(session: Session, invoice_id: str, lock: bool = False) -> list[Delivery]:
+    query = select(Delivery).where(Delivery.invoice_id == invoice_id).order_by(Delivery.created_at)
+    return list(session.scalars(query.with_for_update() if lock else query))
+
+
+def due_einvoices(session: Session, now: datetime, limit: int,
+                  invoice_id: str | None = None) -> list[Delivery]:
+    """E-invoice deliveries due for an attempt, locked, skipping rows another replica holds."""
+    query = select(Delivery).where(Delivery.channel == "einvoice", Delivery.status == "pending",
+                                   Delivery.next_attempt_at <= now)
+    if invoice_id is not None:
+        query = query.where(Delivery.invoice_id == invoice_id)
+    return list(session.scalars(query.order_by(Delivery.next_attempt_at).limit(limit)
+                                .with_for_update(skip_locked=True)))
 
 
 def payment_invoices(session: Session, account_id: str, limit: int,

@@ -4,25 +4,33 @@ numbered invoices and tracks their PDFs."""
 from __future__ import annotations
 
 import json
+import logging
 import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.common import pages
+from services.common import einvoice, pages
 from services.common.contracts import (
     ApplyForInvoice,
     ArrearsChanged,
+    Attachment,
     CreatePaymentInvoice,
+    CreditNoteIssued,
     DocumentReady,
     InvoiceableOrderOut,
     InvoiceApplicationOut,
     InvoiceIssued,
     InvoiceLineOut,
+    InvoiceMailRequested,
     InvoiceOut,
+    MailFailed,
+    MailSent,
     MoneyOut,
     OrderCancelled,
     OrderEvent,
@@ -44,21 +52,29 @@ from services.common.contracts import (
     ProfileChanged,
     ShipmentStatusChanged,
     Standing,
-    one_line,
+    VatBreakdownOut,
     parse,
     utcnow,
     wire_time,
 )
 from services.common.db import Database
-from services.common.errors import CurrencyNotSupported, InvalidRequest, OrderAlreadyInvoiced
+from services.common.errors import (
+    CurrencyNotSupported,
+    InvalidRequest,
+    InvoiceAlreadyCredited,
+    LetterNotQueued,
+    NotFound,
+    OrderAlreadyInvoiced,
+)
 from services.common.messaging import Outbox, ServiceRpc, every, first_delivery, handles, rpc
 from services.common.money import Money, person_decides
 from services.common.references import rf_reference
 from services.common.service import Pingable
-from services.invoicing import chain, domain, repository
+from services.invoicing import chain, delivery, domain, repository
 from services.invoicing.models import (
     AccountProfile,
     ApplicationOrder,
+    Delivery,
     Invoice,
     InvoiceableOrder,
     InvoiceApplication,
@@ -66,7 +82,10 @@ from services.invoicing.models import (
     PaymentInvoice,
     ProcessedEvent,
     Realization,
+    Transmission,
 )
+
+log = logging.getLogger(__name__)
 
 
 class InvoicingService(Pingable):
@@ -296,6 +315,8 @@ class InvoicingService(Pingable):
             row.po_number, row.order_status, row.order_updated_at = (
                 order.po_number, order.status, order.updated_at)
             row.lines_json = json.dumps([line.wire() for line in kept])
+            if row.status == domain.INVOICED:
+                self._credit_refunds(session, row, order, getattr(evt, "reason", None))
 
     @handles(DocumentReady)
     def on_document_ready(self, payload: dict[str, Any]) -> None:
@@ -309,6 +330,9 @@ class InvoicingService(Pingable):
             if invoice is not None:
                 invoice.pdf_status = "ready"
                 invoice.pdf_document_id = evt.document.id
+                for waiting in repository.deliveries_of(session, invoice.id, lock=True):
+                    if waiting.status == delivery.PENDING and waiting.channel != "einvoice":
+                        self._hand_over(session, waiting, invoice)
 
     # -- the customer's steps --------------------------------------------------------------
 
@@ -405,6 +429,7 @@ class InvoicingService(Pingable):
         for row in orders:
             domain.check_invoiceable(row.order_id, row.status)
         currency = domain.single_currency([row.currency for row in orders])
+        totals = domain.amounts(document_lines(orders), currency)
         application = InvoiceApplication(
             id=str(uuid.uuid4()),
             account_id=account_id,
@@ -412,9 +437,9 @@ class InvoicingService(Pingable):
             status=domain.AWAITING_CONFIRMATION,
             channel=request.channel or (profile.delivery_channel if profile else None),
             currency=currency,
-            net_minor=sum(row.net_minor for row in orders),
-            vat_minor=sum(row.vat_minor for row in orders),
-            total_minor=sum(row.cash_paid_minor for row in orders),
+            net_minor=totals.taxable_minor,
+            vat_minor=totals.vat_minor,
+            total_minor=totals.total_minor,
             created_at=utcnow(),
             orders=[ApplicationOrder(order_id=row.order_id, position=i)
                     for i, row in enumerate(orders)],
@@ -517,68 +542,347 @@ class InvoicingService(Pingable):
 
     def _issue(self, session: Session, application: InvoiceApplication,
                profile: ProfileChanged | None) -> None:
-        """Issue the application's invoice: numbered in its series and year without gaps,
-        made out to the billing information as it is now (kept on the invoice)."""
-        settings = self.settings
+        """Issue the application's invoice: made out to the billing information as it is now,
+        its amounts decided by ``domain.Document``, numbered in its series and year without
+        gaps, sealed into the chain, and announced."""
         assert profile is not None and profile.billing_info is not None
         orders = repository.orders_of(session, application, lock=True)
         today = datetime.now(UTC).date()
-        sequence = repository.next_invoice_sequence(session, settings.invoice_series, today.year)
-        billing_info = profile.billing_info
-        invoice = Invoice(
-            id=str(uuid.uuid4()),
-            number=domain.invoice_number(settings.invoice_series, today.year, sequence),
-            series=settings.invoice_series,
-            year=today.year,
-            sequence=sequence,
-            account_id=application.account_id,
-            application_id=application.id,
-            status=domain.ISSUED,
-            currency=application.currency,
-            net_minor=application.net_minor,
-            vat_minor=application.vat_minor,
-            total_minor=application.total_minor,
-            snapshot_json=json.dumps(
-                {
-                    "seller": PartySnapshot(
-                        name=settings.seller_name,
-                        address=settings.seller_address,
-                        vat_id=settings.seller_vat_id,
-                    ).wire(),
-                    "buyer": PartySnapshot(
-                        name=billing_info.legal_name,
-                        address=one_line(billing_info.address.model_dump()),
-                        vat_id=profile.company.vat_number or billing_info.tax_id,
-                        email=profile.mailing_info.email if profile.mailing_info else None,
-                    ).wire(),
-                    "po_numbers": [row.po_number for row in orders if row.po_number],
-                    "lines": [line.wire() for row in orders for line in invoice_lines(row)],
-                }
-            ),
-            issue_date=today.isoformat(),
-            pdf_status="pending",
-            issued_at=utcnow(),
-        )
-        chain.seal(session, invoice)
-        session.add(invoice)
+        invoice = self._issued(session, domain.Document(
+            kind=domain.INVOICE, currency=application.currency,
+            seller=domain.seller_party(self.settings), buyer=domain.buyer_party(profile),
+            lines=document_lines(orders), po_numbers=[row.po_number for row in orders if row.po_number],
+            issue_date=today, supply_date=max(row.implemented_at for row in orders).date(),
+            payment_reference="", channel=application.channel or profile.delivery_channel,
+            mailing=domain.mailing_of(profile), language=profile.language),
+            account_id=application.account_id, application_id=application.id)
         note_status(application, domain.ISSUED)
         application.invoice_id = invoice.id
         for row in orders:
             row.status = domain.INVOICED
-        self.outbox.add(session, InvoiceIssued(invoice=invoice_out(invoice)))
+            row.credit_basis_json = json.dumps(credit_basis(json.loads(row.lines_json)))
+
+    def _issued(self, session: Session, document: domain.Document, account_id: str,
+                application_id: str | None = None) -> Invoice:
+        """Number, seal, store and announce a document (an invoice or a credit note)."""
+        settings = self.settings
+        series = settings.invoice_series if document.kind == domain.INVOICE else settings.credit_note_series
+        today = document.issue_date
+        sequence = repository.next_invoice_sequence(session, series, today.year)
+        number = domain.invoice_number(series, today.year, sequence)
+        if not document.payment_reference:
+            document = replace(document, payment_reference=number)
+        totals, snapshot = document.amounts, document.snapshot()
+        invoice = Invoice(
+            id=str(uuid.uuid4()), number=number, series=series, year=today.year,
+            sequence=sequence, kind=document.kind, account_id=account_id,
+            application_id=application_id, status="issued", currency=document.currency,
+            net_minor=totals.taxable_minor, vat_minor=totals.vat_minor,
+            total_minor=totals.total_minor, snapshot_json=json.dumps(snapshot),
+            issue_date=today.isoformat(), pdf_status="pending", issued_at=utcnow())
+        invoice.credited_invoice_id = document.credited_invoice_id
+        invoice.delivery_status = delivery.PENDING
+        chain.seal(session, invoice)
+        session.add(invoice)
+        session.add(new_delivery(invoice, document, snapshot))
+        out = invoice_out(invoice)
+        self.outbox.add(session, InvoiceIssued(invoice=out) if document.kind == domain.INVOICE
+                        else CreditNoteIssued(invoice=out))
+        return invoice
+
+    # -- credit notes ----------------------------------------------------------------------
+
+    def _credit_refunds(self, session: Session, row: InvoiceableOrder, order: OrderOut,
+                        reason: str | None) -> None:
+        """An invoiced order refunded since it was invoiced (or last credited): a credit note
+        for exactly the units returned and the money given back since, referencing the
+        invoice; the order's basis moves on so nothing is credited twice."""
+        basis = json.loads(row.credit_basis_json) if row.credit_basis_json else {}
+        lines = []
+        for line in order.lines:
+            before = basis.get(str(line.line_no))
+            if before is None:
+                continue
+            units = line.returned_quantity - before[0]
+            cash = (line.refunded_cash.money().minor if line.refunded_cash else 0) - before[1]
+            voucher = (line.refunded_voucher.money().minor if line.refunded_voucher else 0) - before[2]
+            if units <= 0 and cash <= 0 and voucher <= 0:
+                continue
+            lines.append(domain.credited_line(order.id, line.wire(), max(units, 0), cash, voucher,
+                                              order.total.currency))
+        if not lines:
+            return
+        application = session.get(InvoiceApplication, row.application_id or "")
+        invoice = session.get(Invoice, application.invoice_id or "") if application else None
+        if invoice is None:
+            return
+        self._issued(session, credit_note_of(invoice, lines, reason), invoice.account_id)
+        row.credit_basis_json = json.dumps(credit_basis([line.wire() for line in order.lines]))
+
+    @rpc
+    def credit_invoice(self, invoice_id: str, reason: str) -> dict[str, Any]:
+        """An operator credits an invoice in full (a correction: the buyer's details were
+        wrong, the sale is undone): a credit note for every line as invoiced, and the orders
+        on it can be applied for and invoiced again.  Crediting it again answers the same
+        credit note; an invoice already credited in part is refused
+        (``invoice_already_credited``)."""
+        with self.db.transaction() as session:
+            invoice = session.get(Invoice, invoice_id, with_for_update=True)
+            if invoice is None or invoice.kind != domain.INVOICE:
+                raise NotFound("no such invoice", {"invoice_id": invoice_id})
+            made = repository.credit_notes_of(session, invoice.id)
+            if invoice.status == domain.CREDITED and made:
+                return invoice_out(made[-1]).wire()
+            if made:
+                raise InvoiceAlreadyCredited(
+                    f"invoice {invoice.number} already has credit notes",
+                    {"credit_note_ids": [note.id for note in made]})
+            credit = self._issued(session, credit_note_of(invoice, invoiced_lines(invoice),
+                                                          reason[:500]), invoice.account_id)
+            invoice.status = domain.CREDITED
+            if invoice.application_id:
+                application = session.get(InvoiceApplication, invoice.application_id)
+                assert application is not None
+                for row in repository.orders_of(session, application, lock=True):
+                    if row.status == domain.INVOICED and row.application_id == application.id:
+                        row.status = domain.status_of(row.order_status, row.cash_paid_minor,
+                                                      row.voucher_paid_minor)
+                        row.application_id, row.credit_basis_json = None, None
+            return invoice_out(credit).wire()
+
+    # -- delivery --------------------------------------------------------------------------
+
+    def _hand_over(self, session: Session, sending: Delivery, invoice: Invoice) -> None:
+        """A produced PDF goes its way: mailed (attached; ``emailed`` once the relay takes it)
+        or into the letter queue (``queued_for_print``)."""
+        snapshot = json.loads(invoice.snapshot_json)
+        sending.attempts += 1
+        if sending.channel == "letter":
+            self._moved(session, sending, delivery.QUEUED_FOR_PRINT, "queued for print")
+            return
+        language = snapshot.get("language") or "en"
+        kind = invoice.kind or domain.INVOICE
+        self.outbox.add(session, InvoiceMailRequested(
+            mail_id=delivery.mail_id(sending), to=sending.recipient or "",
+            language=language,  # type: ignore[arg-type]
+            template="invoice_issued", account_id=invoice.account_id, reports=True,
+            attachments=[Attachment(kind="invoice", reference=invoice.id)],
+            context={"title": MAIL_TITLES[language][kind],
+                     "title_lower": MAIL_TITLES[language][kind].lower(),
+                     "number": invoice.number, "issue_date": invoice.issue_date,
+                     "total": f"{MoneyOut.minor(invoice.total_minor, invoice.currency).amount} "
+                              f"{invoice.currency}",
+                     "po_numbers": ", ".join(snapshot.get("po_numbers") or []),
+                     "terms": MAIL_TERMS[language][kind], "seller": snapshot["seller"]["name"]}))
+        delivery.record(sending, "handed_to_mail", sending.recipient)
+
+    def _moved(self, session: Session, sending: Delivery, status: str, detail: str | None = None,
+               **fields: Any) -> None:
+        """A delivery's new status, recorded, shown on its document (and, reaching the
+        customer, its application becomes ``delivered``)."""
+        sending.status = status
+        for name, value in fields.items():
+            setattr(sending, name, value)
+        delivery.record(sending, status, detail)
+        invoice = session.get(Invoice, sending.invoice_id)
+        if invoice is None:
+            return
+        invoice.delivery_status = status
+        if status in delivery.DELIVERED and invoice.application_id:
+            application = session.get(InvoiceApplication, invoice.application_id, with_for_update=True)
+            if application is not None and application.status == domain.ISSUED:
+                note_status(application, domain.DELIVERED)
+
+    @handles(MailSent)
+    def on_mail_sent(self, payload: dict[str, Any]) -> None:
+        evt = parse(MailSent, payload)
+        self._mail_outcome(evt.mail_id, delivery.EMAILED, evt.message_id, None)
+
+    @handles(MailFailed)
+    def on_mail_failed(self, payload: dict[str, Any]) -> None:
+        evt = parse(MailFailed, payload)
+        self._mail_outcome(evt.mail_id, delivery.FAILED, None, evt.error)
+
+    def _mail_outcome(self, mail_key: str, status: str, message_id: str | None,
+                      error: str | None) -> None:
+        """What the mail of a delivery's latest attempt became (an older attempt's report,
+        or a repeat, changes nothing)."""
+        delivery_id = delivery.delivery_of_mail(mail_key)
+        if delivery_id is None:
+            return
+        with self.db.transaction() as session:
+            sending = session.get(Delivery, delivery_id, with_for_update=True)
+            if sending is None or sending.status != delivery.PENDING \
+                    or delivery.mail_id(sending) != mail_key:
+                return
+            self._moved(session, sending, status, message_id or error, message_id=message_id,
+                        last_error=error)
+
+    @handles(InvoiceIssued)
+    def on_invoice_issued(self, payload: dict[str, Any]) -> None:
+        """An e-invoice is sent as soon as its document is issued (then by the sweep)."""
+        self._transmit_due(parse(InvoiceIssued, payload).invoice.id)
+
+    @handles(CreditNoteIssued)
+    def on_credit_note_issued(self, payload: dict[str, Any]) -> None:
+        self._transmit_due(parse(CreditNoteIssued, payload).invoice.id)
+
+    @every("delivery_interval")
+    def transmit_due(self) -> None:
+        self._transmit_due()
+
+    def _transmit_due(self, invoice_id: str | None = None) -> int:
+        """Send the e-invoices that are due (``invoice_id``: that document's).  Each is claimed
+        first — its next attempt moved a lease ahead, committed — so another sweep or replica
+        leaves it alone; a process that dies while sending leaves it for after the lease."""
+        settings = self.settings
+        lease = timedelta(seconds=settings.rpc_timeout * 2 + 5)
+        with self.db.transaction() as session:
+            now = utcnow()
+            claimed = []
+            for due in repository.due_einvoices(session, now, 20, invoice_id):
+                due.attempts += 1
+                due.next_attempt_at = now + lease
+                claimed.append(due.id)
+        for delivery_id in claimed:
+            self._transmit(delivery_id)
+        return len(claimed)
+
+    def _transmit(self, delivery_id: str) -> None:
+        """Validate an e-invoice and hand it to the access point: ``transmitted``; refused by
+        the rules, ``held`` with their ids (not sent); a failed hand-over retried with backoff,
+        then ``failed``."""
+        settings = self.settings
+        with self.db.transaction() as session:
+            sending = session.get(Delivery, delivery_id)
+            assert sending is not None
+            invoice = session.get(Invoice, sending.invoice_id)
+            assert invoice is not None
+            document = einvoice.ubl(invoice_out(invoice))
+        findings = einvoice.validator(settings.einvoice_rules_dir).check(document)
+        refused = einvoice.rejections(findings)
+        with self.db.transaction() as session:
+            sending = session.get(Delivery, delivery_id, with_for_update=True)
+            assert sending is not None
+            if sending.status != delivery.PENDING:
+                return
+            if refused:
+                log.warning("e-invoice %s held: the rules refuse it (%s)", sending.invoice_id,
+                            ", ".join(refused))
+                self._moved(session, sending, delivery.HELD, ", ".join(refused),
+                            rule_ids_json=json.dumps(refused), next_attempt_at=None,
+                            last_error="; ".join(f"{f.rule_id}: {f.text}" for f in findings
+                                                 if f.rule_id in refused)[:2000])
+                return
+            try:
+                message_id = delivery.SimulatedAccessPoint().transmit(
+                    session, sending.id, sending.recipient or "", document)
+            except delivery.TransmissionFailed as failure:
+                final = failure.permanent or sending.attempts > settings.delivery_retry_limit
+                if final:
+                    self._moved(session, sending, delivery.FAILED, str(failure),
+                                last_error=str(failure), next_attempt_at=None)
+                else:
+                    pause = delivery.retry_delay(sending.attempts, settings.delivery_retry_backoff)
+                    sending.next_attempt_at = utcnow() + timedelta(seconds=pause)
+                    sending.last_error = str(failure)
+                    delivery.record(sending, "retry", str(failure))
+                return
+            self._moved(session, sending, delivery.TRANSMITTED, message_id, message_id=message_id,
+                        rule_ids_json=None, last_error=None, next_attempt_at=None)
+
+    @rpc
+    def list_deliveries(self, invoice_id: str | None = None, status: str | None = None,
+                        channel: str | None = None, limit: int | None = None,
+                        cursor: str | None = None) -> dict[str, Any]:
+        """Operators: deliveries newest first (of a document, in a status, by a channel)."""
+        size = pages.check_limit(limit)
+        rows = repository.deliveries(self.db.session, size + 1, pages.decode_cursor(cursor),
+                                     invoice_id, status, channel)
+        return pages.page([delivery.delivery_out(row) for row in rows], size, "created_at")
+
+    @rpc
+    def get_delivery(self, delivery_id: str, channel: str | None = None) -> dict[str, Any]:
+        found = self.db.session.get(Delivery, delivery_id)
+        if found is None or (channel is not None and found.channel != channel):
+            raise NotFound("no such delivery", {"delivery_id": delivery_id})
+        return delivery.delivery_out(found)
+
+    @rpc
+    def retry_delivery(self, delivery_id: str) -> dict[str, Any]:
+        """Operators: try a failed or held delivery again, now (a held e-invoice is validated
+        again: fixed rules or data may let it pass).  Retrying one under way answers it."""
+        with self.db.transaction() as session:
+            sending = session.get(Delivery, delivery_id, with_for_update=True)
+            if sending is None:
+                raise NotFound("no such delivery", {"delivery_id": delivery_id})
+            if sending.status not in delivery.RETRYABLE:
+                return delivery.delivery_out(sending)
+            invoice = session.get(Invoice, sending.invoice_id)
+            assert invoice is not None
+            self._moved(session, sending, delivery.PENDING, "retried by an operator",
+                        next_attempt_at=utcnow(), last_error=None)
+            if sending.channel != "einvoice" and invoice.pdf_status == "ready":
+                self._hand_over(session, sending, invoice)
+        if sending.channel == "einvoice":
+            self._transmit_due(sending.invoice_id)
+        return delivery.delivery_out(self.db.session.get(Delivery, delivery_id))
+
+    @rpc
+    def mark_posted(self, letter_id: str) -> dict[str, Any]:
+        """Operators: a printed letter was posted.  Again: the same answer."""
+        with self.db.transaction() as session:
+            letter = session.get(Delivery, letter_id, with_for_update=True)
+            if letter is None or letter.channel != "letter":
+                raise NotFound("no such letter", {"letter_id": letter_id})
+            if letter.status == delivery.QUEUED_FOR_PRINT:
+                self._moved(session, letter, delivery.POSTED, "posted by an operator")
+            elif letter.status != delivery.POSTED:
+                raise LetterNotQueued(f"the letter is {letter.status}", {"status": letter.status})
+            return delivery.delivery_out(letter)
+
+    @rpc
+    def set_access_point_simulator(self, outcome: str) -> dict[str, str]:
+        """How the simulated access point answers from now on: ``accept``, ``fail`` (an outage:
+        retried) or ``reject`` (a permanent refusal)."""
+        if outcome not in delivery.SIMULATOR_OUTCOMES:
+            raise InvalidRequest("outcome is accept, fail or reject", {"field": "outcome"})
+        with self.db.transaction() as session:
+            delivery.set_simulator(session, outcome)
+        return {"outcome": outcome}
+
+    @rpc
+    def transmissions(self, delivery_id: str) -> list[dict[str, str]]:
+        """What the simulated access point received for a delivery (tests, demos)."""
+        rows = self.db.session.scalars(select(Transmission).where(
+            Transmission.delivery_id == delivery_id))
+        return [{"message_id": row.message_id, "receiver": row.receiver,
+                 "document_xml": row.document_xml} for row in rows]
+
+    @rpc
+    def einvoice_xml(self, account_id: str | None, invoice_id: str) -> dict[str, str]:
+        """An issued document as a UBL 2.1 Peppol BIS Billing 3.0 invoice or credit note
+        (``account_id`` None: operators, any account's)."""
+        invoice = self.db.session.get(Invoice, invoice_id)
+        if invoice is None or (account_id is not None and invoice.account_id != account_id):
+            raise NotFound("no such invoice", {"invoice_id": invoice_id})
+        kind = (invoice.kind or domain.INVOICE).replace("_", "-")
+        return {"xml": einvoice.ubl(invoice_out(invoice)).decode(),
+                "filename": f"{kind}-{invoice.number}.xml"}
 
     @rpc
     def list_invoices(self, account_id: str, limit: int | None = None,
                       cursor: str | None = None, kind: str | None = None) -> dict[str, Any]:
-        """The account's invoices newest first (``kind``: ``invoice``, the default, or
-        ``payment_invoice``)."""
+        """The account's invoices newest first (``kind``: ``invoice``, the default,
+        ``credit_note`` or ``payment_invoice``)."""
         size = pages.check_limit(limit)
         after = pages.decode_cursor(cursor)
         if kind == "payment_invoice":
             found = repository.payment_invoices(self.db.session, account_id, size + 1, after)
             return pages.page([payment_invoice_out(row).wire() for row in found], size,
                               "created_at")
-        rows = repository.invoices(self.db.session, account_id, size + 1, after)
+        rows = repository.invoices(self.db.session, account_id, size + 1, after,
+                                   kind or domain.INVOICE)
         return pages.page([invoice_out(row).wire() for row in rows], size, "issued_at")
 
     @rpc
@@ -591,12 +895,12 @@ class InvoicingService(Pingable):
 
 
 def kept_lines(order: OrderOut) -> list[OrderLineOut]:
-    """The lines of what the order kept: each line's successful units (a line whose units all
-    failed is gone), priced as the order prices them (net = quantity × unit price rounded
+    """The lines of what the order kept: each line's successful units not refunded since (a
+    line with none is gone), priced as the order prices them (net = quantity × unit price rounded
     half-up, VAT on the net)."""
     kept = []
     for line in order.lines:
-        units = line.quantity - line.failed_quantity
+        units = line.quantity - line.failed_quantity - line.returned_quantity
         if units <= 0:
             continue
         if units != line.quantity:
@@ -608,20 +912,69 @@ def kept_lines(order: OrderOut) -> list[OrderLineOut]:
     return kept
 
 
-def invoice_lines(row: InvoiceableOrder) -> list[InvoiceLineOut]:
-    return [
-        InvoiceLineOut(
-            order_id=row.order_id,
-            description=line["name"],
-            quantity=line["quantity"],
-            unit_price=line["unit_price"],
-            vat_rate=line["vat_rate"],
-            net=line["net"],
-            vat=line["vat"],
-            gross=line["gross"],
-        )
-        for line in json.loads(row.lines_json)
-    ]
+MAIL_TITLES = {"en": {"invoice": "Invoice", "credit_note": "Credit note"},
+               "sv": {"invoice": "Faktura", "credit_note": "Kreditfaktura"},
+               "ru": {"invoice": "Счёт", "credit_note": "Кредит-нота"}}
+MAIL_TERMS = {
+    "en": {"invoice": "Nothing is due: it was paid from your account balance.",
+           "credit_note": "The amount has been refunded to your account balance."},
+    "sv": {"invoice": "Inget att betala: beloppet är betalt från ert kontosaldo.",
+           "credit_note": "Beloppet har återbetalats till ert kontosaldo."},
+    "ru": {"invoice": "К оплате ничего: сумма оплачена с баланса счёта.",
+           "credit_note": "Сумма возвращена на баланс счёта."},
+}
+
+
+def credit_basis(lines: list[dict[str, Any]]) -> dict[str, list[int]]:
+    """What each order line had returned and refunded (minor units), by line number."""
+    def minor(money: dict[str, str] | None) -> int:
+        return MoneyOut.model_validate(money).money().minor if money else 0
+
+    return {str(line["line_no"]): [line.get("returned_quantity", 0), minor(line.get("refunded_cash")),
+                                   minor(line.get("refunded_voucher"))] for line in lines}
+
+
+def invoiced_lines(invoice: Invoice) -> list[domain.Line]:
+    """An issued invoice's lines as they were invoiced, with the money that paid each."""
+    snapshot = json.loads(invoice.snapshot_json)
+    paid = snapshot.get("paid") or [[Money(Decimal(line["gross"]["amount"]), invoice.currency).minor, 0]
+                                    for line in snapshot["lines"]]
+    return [domain.Line(
+        order_id=line["order_id"], sku=line.get("sku"), description=line["description"],
+        quantity=line["quantity"],
+        unit_price_minor=Money(Decimal(line["unit_price"]["amount"]), invoice.currency).minor,
+        category=line.get("vat_category") or "S", rate=Decimal(line["vat_rate"]),
+        net_minor=Money(Decimal(line["net"]["amount"]), invoice.currency).minor,
+        cash_minor=cash, voucher_minor=voucher)
+        for line, (cash, voucher) in zip(snapshot["lines"], paid, strict=True)]
+
+
+def credit_note_of(invoice: Invoice, lines: list[domain.Line], reason: str | None) -> domain.Document:
+    """A credit note for these lines of an invoice: to the same buyer, by the same channel."""
+    snapshot = json.loads(invoice.snapshot_json)
+    return domain.Document(
+        kind=domain.CREDIT_NOTE, currency=invoice.currency,
+        seller=PartySnapshot(**snapshot["seller"]), buyer=PartySnapshot(**snapshot["buyer"]),
+        lines=lines, po_numbers=snapshot["po_numbers"], issue_date=datetime.now(UTC).date(),
+        supply_date=date.fromisoformat(snapshot["supply_date"]) if snapshot.get("supply_date") else None,
+        payment_reference=invoice.number, channel=snapshot.get("channel"),
+        mailing=snapshot.get("mailing"), language=snapshot.get("language") or "en",
+        credited_invoice_id=invoice.id, credited_invoice_number=invoice.number,
+        credit_reason=reason)
+
+
+def new_delivery(invoice: Invoice, document: domain.Document, snapshot: dict[str, Any]) -> Delivery:
+    """A document's delivery by its channel (default e-mail), to where it goes."""
+    channel = document.channel or "email_pdf"
+    mailing = document.mailing or {}
+    recipient = {"email_pdf": mailing.get("email") or document.buyer.email,
+                 "letter": "\n".join(window_lines(snapshot)),
+                 "einvoice": document.buyer.endpoint_id}.get(channel)
+    now = utcnow()
+    return Delivery(id=str(uuid.uuid4()), invoice_id=invoice.id, account_id=invoice.account_id,
+                    channel=channel, status=delivery.PENDING, attempts=0,
+                    next_attempt_at=now if channel == "einvoice" else None, recipient=recipient,
+                    attempts_json="[]", created_at=now, updated_at=now)
 
 
 def profile_of(account: AccountProfile | None) -> ProfileChanged | None:
@@ -656,6 +1009,7 @@ def application_out(application: InvoiceApplication, profile: ProfileChanged | N
     """An application; with the account's profile (``profile``) and its orders (``orders``),
     the confirmation page's parts too."""
     currency = application.currency
+    lines = document_lines(orders or [])
     return InvoiceApplicationOut(
         id=application.id,
         account_id=application.account_id,
@@ -671,7 +1025,10 @@ def application_out(application: InvoiceApplication, profile: ProfileChanged | N
         status_history=json.loads(application.status_history) if application.status_history else [],
         billing_info=profile.billing_info if profile else None,
         mailing_info=profile.mailing_info if profile else None,
-        lines=[line for row in orders or [] for line in invoice_lines(row)],
+        lines=[domain.line_out(line, currency) for line in lines],
+        vat_breakdown=domain.breakdown(domain.amounts(lines, currency)) if lines else [],
+        allowances=MoneyOut.minor(domain.amounts(lines, currency).allowances_minor, currency)
+        if lines else None,
     )
 
 
@@ -694,13 +1051,18 @@ def payment_invoice_out(invoice: PaymentInvoice) -> PaymentInvoiceOut:
 
 
 def invoice_out(invoice: Invoice) -> InvoiceOut:
+    """An issued document as its snapshot keeps it (documents issued before the snapshot held
+    totals and dates show what they have)."""
     snapshot = json.loads(invoice.snapshot_json)
     currency = invoice.currency
+    kept = {field: snapshot.get(field) for field in (
+        "lines_net", "allowances", "prepaid", "rounding", "amount_due", "supply_date",
+        "due_date", "payment_terms", "payment_reference", "credited_invoice_number",
+        "credit_reason")}
     return InvoiceOut(
-        id=invoice.id,
-        number=invoice.number,
-        account_id=invoice.account_id,
-        status=invoice.status,
+        id=invoice.id, number=invoice.number, account_id=invoice.account_id,
+        kind=invoice.kind or domain.INVOICE,  # type: ignore[arg-type]
+        status=invoice.status, currency=currency,
         net=MoneyOut.minor(invoice.net_minor, currency),
         vat=MoneyOut.minor(invoice.vat_minor, currency),
         total=MoneyOut.minor(invoice.total_minor, currency),
@@ -708,10 +1070,32 @@ def invoice_out(invoice: Invoice) -> InvoiceOut:
         seller=PartySnapshot(**snapshot["seller"]),
         buyer=PartySnapshot(**snapshot["buyer"]),
         lines=[InvoiceLineOut(**line) for line in snapshot["lines"]],
-        issue_date=invoice.issue_date,
-        pdf_status=invoice.pdf_status,
-        issued_at=invoice.issued_at,
-    )
+        vat_breakdown=[VatBreakdownOut(**group) for group in snapshot.get("vat_breakdown", [])],
+        order_ids=snapshot.get("order_ids") or list(dict.fromkeys(
+            line["order_id"] for line in snapshot["lines"])),
+        credited_invoice_id=invoice.credited_invoice_id,
+        delivery_channel=snapshot.get("channel"),
+        delivery_status=invoice.delivery_status,  # type: ignore[arg-type]
+        mailing_address=window_lines(snapshot),
+        language=snapshot.get("language") or "en",
+        issue_date=invoice.issue_date, pdf_status=invoice.pdf_status, issued_at=invoice.issued_at,
+        **kept)
+
+
+def window_lines(snapshot: dict[str, Any]) -> list[str]:
+    """The envelope window's address: the mailing recipient at the buyer, street, postal code
+    and city, country (the buyer's address when no mailing information was kept)."""
+    mailing, buyer = snapshot.get("mailing"), snapshot["buyer"]
+    if mailing:
+        return [part for part in (mailing.get("recipient"), buyer["name"], mailing.get("street"),
+                                  mailing.get("city_line"), mailing.get("country")) if part]
+    return [part for part in (buyer["name"], buyer.get("address")) if part]
+
+
+def document_lines(orders: list[InvoiceableOrder]) -> list[domain.Line]:
+    """The document lines of these orders' kept lines, in order."""
+    return [domain.line_of(row.order_id, line, row.currency)
+            for row in orders for line in json.loads(row.lines_json)]
 
 
 SERVICE = InvoicingService

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from services.common.contracts import ProductIn
+from services.common.countries import reverse_charged
 from services.common.errors import (
     Conflict,
     InvalidRequest,
@@ -109,6 +110,16 @@ def complete(status: str) -> str:
     if status != PAID:
         raise Conflict(f"an order that is {status} cannot be implemented")
     return COMPLETED
+
+
+def vat_treatment(category: str, rate_bp: int, seller_country: str, buyer_country: str | None,
+                  buyer_vat_number: str | None) -> tuple[str, int]:
+    """The VAT category and rate a product is sold under to this buyer: its own, except that a
+    standard-rated sale to a business in another EU country (it gave its VAT number) is
+    reverse charged — AE at 0 %, the buyer accounts for the VAT."""
+    if category == "S" and reverse_charged(seller_country, buyer_country, buyer_vat_number):
+        return "AE", 0
+    return category, rate_bp
 
 
 def check_product(product: ProductIn) -> None:

@@ -130,6 +130,8 @@ class OrderLine(Base):
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price_minor: Mapped[int] = mapped_column(BigInteger)
     vat_rate_bp: Mapped[int] = mapped_column(Integer)
+    # EN 16931 category the line was priced under: the product's, or AE (reverse charge)
+    vat_category: Mapped[str] = mapped_column(String(2), default="S", server_default="S")
     net_minor: Mapped[int] = mapped_column(BigInteger)
     vat_minor: Mapped[int] = mapped_column(BigInteger)
     gross_minor: Mapped[int] = mapped_column(BigInteger)
@@ -141,6 +143,8 @@ class OrderLine(Base):
     # services and licences: units that failed to be implemented, the licence key, and what
     # the automatic or manual cancel of the failed units gave back
     failed_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    # implemented units refunded afterwards (an operator's refund: a cancellation, a correction)
+    returned_quantity: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     licence_key: Mapped[str | None] = mapped_column(String(40))
     refunded_cash_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     refunded_voucher_minor: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -202,6 +206,24 @@ class OrderProvisioningRule(SimulatedOutcome, Base):
     sku: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 
+class OrderRefund(Base):
+    """An operator's refund of implemented units, kept under its key: written down before
+    billing is asked, so a timeout leaves it pending (asked again by the same key) and a repeat
+    refunds nothing more."""
+
+    __tablename__ = "order_refunds"
+
+    refund_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(36), index=True)
+    lines_json: Mapped[str] = mapped_column(Text)  # [{line_no, quantity}], as asked
+    # pending (asked of billing) → done | refused; what it gives back, per line:
+    # {line_no: [units, cash minor, voucher minor]}, decided when it was asked
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    plan_json: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
 class AccountContact(Base):
     """Where and how the orders service writes to an account, kept from billing's
     ``account_registered`` and ``profile_changed`` (the newest profile version wins)."""
@@ -214,6 +236,9 @@ class AccountContact(Base):
     language: Mapped[str] = mapped_column(String(2), default="en")
     notifications_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     profile_version: Mapped[int] = mapped_column(Integer, default=0)
+    # the company's country and VAT number: they decide whether a sale is reverse charged
+    country: Mapped[str | None] = mapped_column(String(2))
+    vat_number: Mapped[str | None] = mapped_column(String(20))
 
 
 class CartItem(Base):

@@ -26,6 +26,7 @@ from services.orders.models import (
     Order,
     OrderLine,
     OrderProvisioningRule,
+    OrderRefund,
     Product,
     ProvisioningRule,
     Shipment,
@@ -245,12 +246,14 @@ ORDER_COLUMNS = (
 )
 LINE_COLUMNS = (
     OrderLine.line_no, OrderLine.sku, OrderLine.name, OrderLine.quantity,
-    OrderLine.unit_price_minor, OrderLine.vat_rate_bp, OrderLine.net_minor.label("line_net"),
+    OrderLine.unit_price_minor, OrderLine.vat_rate_bp, OrderLine.vat_category,
+    OrderLine.net_minor.label("line_net"),
     OrderLine.vat_minor.label("line_vat"), OrderLine.gross_minor, OrderLine.implementation,
     OrderLine.kind, OrderLine.approved_quantity, OrderLine.rejection_reason,
     OrderLine.paid_cash_minor.label("line_paid_cash"),
     OrderLine.paid_voucher_minor.label("line_paid_voucher"),
-    OrderLine.failed_quantity, OrderLine.licence_key, OrderLine.refunded_cash_minor,
+    OrderLine.failed_quantity, OrderLine.returned_quantity, OrderLine.licence_key,
+    OrderLine.refunded_cash_minor,
     OrderLine.refunded_voucher_minor,
 )
 
@@ -323,3 +326,15 @@ def seed_demo_catalogue(session: Session) -> None:
                 on_hand=item.get("on_hand"), reserved=0, units_per_box=item.get("units_per_box"),
                 characteristics=json.dumps(item.get("characteristics", {}), ensure_ascii=False),
                 certificates=json.dumps(item.get("certificates", []), ensure_ascii=False)))
+
+
+def pending_refund(session: Session, order_id: str) -> OrderRefund | None:
+    return session.scalars(select(OrderRefund).where(OrderRefund.order_id == order_id,
+                                                     OrderRefund.status == "pending")).first()
+
+
+def pending_refunds(session: Session, before: datetime, limit: int) -> list[str]:
+    """Operators' refunds billing has not answered, asked for before ``before``."""
+    return list(session.scalars(select(OrderRefund.refund_id).where(
+        OrderRefund.status == "pending", OrderRefund.created_at < before)
+        .order_by(OrderRefund.created_at).limit(limit)))

@@ -8,6 +8,7 @@ import json
 import logging
 import random
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -43,6 +44,7 @@ from services.common.contracts import (
     ProductOut,
     ProfileChanged,
     RefundOrder,
+    RefundUnits,
     ShipmentLineOut,
     ShipmentOut,
     ShipmentStatusChanged,
@@ -85,6 +87,7 @@ from services.orders.models import (
     Order,
     OrderLine,
     OrderProvisioningRule,
+    OrderRefund,
     OutboxMessage,
     Product,
     ProvisioningRule,
@@ -150,7 +153,9 @@ class OrdersService(Pingable):
                     for line in order.lines:
                         if line.sku == sku:
                             line.unit_price_minor = price
-                            line.vat_rate_bp = int(wanted.vat_rate * 100)
+                            if line.vat_category != "AE":  # a reverse-charged sale stays so
+                                line.vat_category = wanted.vat_category
+                                line.vat_rate_bp = int(wanted.vat_rate * 100)
                     if system_changed(order):
                         self._mail_changed(session, order)
             if (wanted.kind == domain.GOODS) != (product.kind == domain.GOODS):
@@ -181,7 +186,8 @@ class OrdersService(Pingable):
     @rpc
     def get_cart(self, user_id: str) -> dict[str, Any]:
         """The user's cart at today's prices, with its totals."""
-        return cart_out(self.db.session, repository.cart(self.db.session, user_id))
+        return cart_out(self.db.session, repository.cart(self.db.session, user_id),
+                        self.settings.seller_country)
 
     @rpc
     def add_to_cart(self, account_id: str, user_id: str, sku: str, quantity: int) -> dict[str, Any]:
@@ -192,21 +198,24 @@ class OrdersService(Pingable):
             if not product.active:
                 raise ProductInactive(details={"sku": sku})
             add_item(session, account_id, user_id, product.sku, quantity)
-            return cart_out(session, repository.cart(session, user_id))
+            return cart_out(session, repository.cart(session, user_id),
+                        self.settings.seller_country)
 
     @rpc
     def set_cart_quantity(self, user_id: str, sku: str, quantity: int) -> dict[str, Any]:
         check_quantity(quantity)
         with self.db.transaction() as session:
             repository.cart_item(session, user_id, sku).quantity = quantity
-            return cart_out(session, repository.cart(session, user_id))
+            return cart_out(session, repository.cart(session, user_id),
+                        self.settings.seller_country)
 
     @rpc
     def remove_from_cart(self, user_id: str, sku: str) -> dict[str, Any]:
         with self.db.transaction() as session:
             session.delete(repository.cart_item(session, user_id, sku))
             session.flush()
-            return cart_out(session, repository.cart(session, user_id))
+            return cart_out(session, repository.cart(session, user_id),
+                        self.settings.seller_country)
 
     @rpc
     def clear_cart(self, user_id: str) -> None:
@@ -241,7 +250,8 @@ class OrdersService(Pingable):
                     reason = "quantity_too_large"
                 errors.append({"row": row.number, "sku": row.sku[:64] or None, "reason": reason})
             return {"added": added, "errors": errors,
-                    "cart": cart_out(session, repository.cart(session, user_id))}
+                    "cart": cart_out(session, repository.cart(session, user_id),
+                                         self.settings.seller_country)}
 
     # -- orders -------------------------------------------------------------------------------------
 
@@ -341,11 +351,14 @@ class OrdersService(Pingable):
                     raise ProductInactive(details={"sku": item.sku})
                 line = next((ln for ln in order.lines if ln.sku == item.sku), None)
                 if line is None:
+                    category, rate_bp = buyer_treatment(session, account_id,
+                                                      self.settings.seller_country)(product)
                     line = OrderLine(
                         line_no=max(ln.line_no for ln in order.lines) + 1, sku=product.sku,
                         name=product.name, kind=product.kind, quantity=0, approved_quantity=0,
-                        unit_price_minor=product.unit_price_minor, vat_rate_bp=product.vat_rate_bp,
-                        net_minor=0, vat_minor=0, gross_minor=0, implementation="none")
+                        unit_price_minor=product.unit_price_minor, vat_category=category,
+                        vat_rate_bp=rate_bp, net_minor=0, vat_minor=0, gross_minor=0,
+                        implementation="none")
                     order.lines.append(line)
                 regrant(session, line, min(line.quantity + item.quantity, MAX_QUANTITY))
             repository.clear_cart(session, user_id)
@@ -623,6 +636,7 @@ class OrdersService(Pingable):
             if evt.profile_version <= contact.profile_version:
                 return
             contact.company_name = evt.company.legal_name
+            contact.country, contact.vat_number = evt.company.country, evt.company.vat_number
             if evt.mailing_info is not None:
                 contact.email = evt.mailing_info.email
             contact.language, contact.notifications_enabled = evt.language, evt.notifications_enabled
@@ -713,6 +727,12 @@ class OrdersService(Pingable):
                 self._implement_now(order.account_id, order.id)
             else:  # a cancel whose refund was not confirmed: ask billing again, by the same id
                 self._cancel_failed(order.account_id, order.id)
+        for refund_id in repository.pending_refunds(self.db.session, cutoff, RECONCILE_BATCH):
+            self.db.session.rollback()
+            try:  # an operator's refund billing did not answer: ask again, by the same id
+                self._refund(refund_id)
+            except BusinessError as error:
+                log.warning("refund %s is still not settled: %s", refund_id, error)
 
     # -- steps ----------------------------------------------------------------------------------
 
@@ -732,7 +752,8 @@ class OrdersService(Pingable):
                     request = request.model_copy(update={"lines": [
                         OrderLineIn(sku=item.sku, quantity=item.quantity) for item in items]})
                     repository.clear_cart(session, user_id or "")
-                order = new_order(session, account_id, request, request_key)
+                order = new_order(session, account_id, request, request_key,
+                                  self.settings.seller_country)
                 if request.payment_method == "wire_transfer" and not order.is_goods:
                     order.payment_invoice_id = str(uuid.uuid4())
                 session.add(order)
@@ -959,6 +980,82 @@ class OrdersService(Pingable):
                 "refunded_voucher": money_text(voucher_back) if voucher else ""})
             return found
 
+    @rpc
+    def refund_units(self, order_id: str, data: dict[str, Any], request_key: str) -> dict[str, Any]:
+        """An operator refunds implemented units of a completed service or licence order (a
+        later cancellation, a correction): each line's refunded total becomes what all its
+        refunded units paid (``domain.refund_of`` over failed and returned units), cash to
+        cash, voucher to voucher; announced as ``order_refunded`` (an invoiced order gets a
+        credit note).  The refund is written down as pending first (one at a time per order),
+        then asked of billing under its key; billing's answer completes it.  Billing not
+        answering leaves it pending: a repeat of the request, or the reconciler, asks again by
+        the same key, so the money moves once.  A repeat of a completed one answers the order."""
+        request = parse(RefundUnits, data)
+        refund_id = f"order:{order_id}:refund:{request_key}"[:100]
+        with self.db.transaction() as session:
+            order = repository.order(session, None, order_id, lock=True)
+            known = session.get(OrderRefund, refund_id)
+            if known is None:
+                if repository.pending_refund(session, order_id) is not None:
+                    raise Conflict("another refund of this order is under way; repeat it shortly",
+                                   {"order_id": order_id})
+                plan = refund_plan(order, request)
+                known = OrderRefund(refund_id=refund_id, order_id=order_id, status="pending",
+                                    lines_json=json.dumps(request.wire()["lines"]),
+                                    plan_json=json.dumps(plan), reason=request.reason,
+                                    created_at=utcnow())
+                session.add(known)
+            if known.status == "done":
+                return order_out(order).wire()
+            if known.status == "refused":
+                raise Conflict("billing refused this refund", {"refund_id": refund_id})
+        return order_out(self._refund(refund_id)).wire()
+
+    def _refund(self, refund_id: str) -> Order:
+        """Ask billing for a pending refund (by its key: a repeat moves no more money), then
+        apply it to the order's lines and announce it."""
+        with self.db.transaction() as session:
+            pending = session.get(OrderRefund, refund_id)
+            assert pending is not None
+            order = repository.order(session, None, pending.order_id)
+            plan = {int(line_no): part for line_no, part in json.loads(pending.plan_json).items()}
+            owner, currency = order.account_id, order.currency
+        cash = sum(part[1] for part in plan.values())
+        voucher = sum(part[2] for part in plan.values())
+        if cash + voucher:
+            try:
+                self.billing.refund(RefundOrder(
+                    refund_id=refund_id, account_id=owner, order_id=pending.order_id,
+                    cash=Money.from_minor(cash, currency).amount,
+                    voucher=Money.from_minor(voucher, currency).amount, currency=currency).wire())
+            except BusinessError as refused:
+                if isinstance(refused, ServiceTimeout | ServiceUnavailable):
+                    raise  # unknown: it stays pending, asked again later by the same key
+                with self.db.transaction() as session:
+                    found = session.get(OrderRefund, refund_id, with_for_update=True)
+                    if found is not None and found.status == "pending":
+                        found.status = "refused"
+                raise
+        with self.db.transaction() as session:
+            found = repository.order(session, None, pending.order_id, lock=True)
+            done = session.get(OrderRefund, refund_id, with_for_update=True)
+            assert done is not None
+            if done.status != "pending":
+                return found
+            for line in found.lines:
+                if line.line_no in plan:
+                    units, line_cash, line_voucher = plan[line.line_no]
+                    line.returned_quantity += units
+                    line.refunded_cash_minor += line_cash
+                    line.refunded_voucher_minor += line_voucher
+            found.updated_at = utcnow()
+            done.status = "done"
+            out = order_out(found)
+            self.outbox.add(session, OrderRefunded(
+                order=out, refund_id=refund_id, cash=MoneyOut.minor(cash, currency),
+                voucher=MoneyOut.minor(voucher, currency), reason=done.reason))
+            return found
+
     # -- the provisioning simulator ----------------------------------------------------------------
 
     @rpc
@@ -1031,7 +1128,8 @@ def refusal_of(order: Order) -> BusinessError:
     return cls(error.message, error.details)
 
 
-def new_order(session: Session, account_id: str, request: PlaceOrder, request_key: str) -> Order:
+def new_order(session: Session, account_id: str, request: PlaceOrder, request_key: str,
+              seller_country: str) -> Order:
     """A new order of sold products: services and licences to be paid, or goods checked
     against stock at once (each line approved, partly approved or rejected; what is approved
     is reserved, and the order is a ``draft``).  Goods are ordered apart from the others."""
@@ -1050,6 +1148,8 @@ def new_order(session: Session, account_id: str, request: PlaceOrder, request_ke
         raise MixedCurrencies(details={"currencies": sorted(currencies)})
     goods = kinds == {True}
     now = utcnow()
+    treatment = buyer_treatment(session, account_id, seller_country)
+    vat = {sku: treatment(product) for sku, product in catalogue.items()}
     order = Order(
         id=str(uuid.uuid4()), account_id=account_id, request_key=request_key,
         status=domain.DRAFT if goods else domain.AWAITING_PAYMENT, currency=currencies.pop(),
@@ -1060,7 +1160,7 @@ def new_order(session: Session, account_id: str, request: PlaceOrder, request_ke
                 line_no=number, sku=line.sku, name=catalogue[line.sku].name,
                 kind=catalogue[line.sku].kind, quantity=line.quantity,
                 unit_price_minor=catalogue[line.sku].unit_price_minor,
-                vat_rate_bp=catalogue[line.sku].vat_rate_bp,
+                vat_category=vat[line.sku][0], vat_rate_bp=vat[line.sku][1],
                 implementation="none" if goods else "pending",
                 approved_quantity=0 if goods else None)
             for number, line in enumerate(request.lines, start=1)
@@ -1132,8 +1232,9 @@ def merged_order(account_id: str, request_key: str, originals: list[Order]) -> O
                 lines[line.sku] = OrderLine(
                     line_no=len(lines) + 1, sku=line.sku, name=line.name, kind=line.kind,
                     quantity=line.quantity, approved_quantity=line.approved_quantity or 0,
-                    unit_price_minor=line.unit_price_minor, vat_rate_bp=line.vat_rate_bp,
-                    net_minor=0, vat_minor=0, gross_minor=0, implementation="none")
+                    unit_price_minor=line.unit_price_minor, vat_category=line.vat_category,
+                    vat_rate_bp=line.vat_rate_bp, net_minor=0, vat_minor=0, gross_minor=0,
+                    implementation="none")
             else:
                 into.quantity = min(into.quantity + line.quantity, MAX_QUANTITY)
                 into.approved_quantity = (into.approved_quantity or 0) + (line.approved_quantity or 0)
@@ -1264,18 +1365,22 @@ def add_item(session: Session, account_id: str, user_id: str, sku: str, quantity
     return True
 
 
-def cart_out(session: Session, items: list[CartItem]) -> dict[str, Any]:
+def cart_out(session: Session, items: list[CartItem], seller_country: str) -> dict[str, Any]:
     """A cart at today's prices: each line, and the totals (when its prices share a currency)."""
     catalogue = {p.sku: p for p in repository.products_named(session, {i.sku for i in items})}
+    treatment = buyer_treatment(session, items[0].account_id, seller_country) if items else None
     priced, lines = [], []
     for number, item in enumerate(items, start=1):
         product = catalogue[item.sku]
+        category, rate_bp = treatment(product) if treatment else (product.vat_category,
+                                                                  product.vat_rate_bp)
         line = domain.PricedLine(
             line_no=number, sku=product.sku, name=product.name, quantity=item.quantity,
             unit_price=Money.from_minor(product.unit_price_minor, product.currency),
-            vat_rate_bp=product.vat_rate_bp)
+            vat_rate_bp=rate_bp)
         priced.append(line)
         lines.append({"sku": line.sku, "name": line.name, "kind": product.kind,
+                      "vat_category": category,
                       "quantity": line.quantity, "active": product.active,
                       "unit_price": MoneyOut.of(line.unit_price).wire(),
                       "vat_rate": percent(line.vat_rate_bp), "net": MoneyOut.of(line.net).wire(),
@@ -1286,6 +1391,44 @@ def cart_out(session: Session, items: list[CartItem]) -> dict[str, Any]:
         sums = {"net": MoneyOut.of(totals.net).wire(), "vat": MoneyOut.of(totals.vat).wire(),
                 "total": MoneyOut.of(totals.total).wire()}
     return {"items": lines, "totals": sums}
+
+
+def refund_plan(order: Order, request: RefundUnits) -> dict[int, tuple[int, int, int]]:
+    """Per line refunded: (units, cash, voucher) minor units.  Only a completed or partially
+    cancelled service or licence order refunds, and only units implemented and not refunded
+    yet; all of a line's refunded units (failed and returned) give back their share of what it
+    paid, so the last unit gives back exactly the rest."""
+    if order.is_goods or order.status not in (domain.COMPLETED, domain.PARTIALLY_CANCELLED):
+        raise OrderNotCancellable(f"an order that is {order.status} is not refunded by units",
+                                  {"status": order.status})
+    lines = {line.line_no: line for line in order.lines}
+    asked: dict[int, int] = {}
+    for wanted in request.lines:
+        asked[wanted.line_no] = asked.get(wanted.line_no, 0) + wanted.quantity
+    plan = {}
+    for line_no, units in asked.items():
+        line = lines.get(line_no)
+        if line is None:
+            raise NotFound("no such line in this order", {"line_no": line_no})
+        left = line.quantity - line.failed_quantity - line.returned_quantity
+        if units > left:
+            raise InvalidRequest(f"line {line_no} has {left} implemented units left to refund",
+                                 {"line_no": line_no, "refundable": left})
+        cash, voucher = domain.refund_of(line.gross_minor, line.paid_cash_minor,
+                                         line.paid_voucher_minor, line.quantity,
+                                         line.failed_quantity + line.returned_quantity + units)
+        plan[line_no] = (units, cash - line.refunded_cash_minor, voucher - line.refunded_voucher_minor)
+    return plan
+
+
+def buyer_treatment(session: Session, account_id: str,
+                    seller_country: str) -> Callable[[Product], tuple[str, int]]:
+    """How this account is charged VAT on a product (``domain.vat_treatment``): by the
+    country and VAT number its profile gave, as billing announced them."""
+    contact = session.get(AccountContact, account_id)
+    country, vat_number = (contact.country, contact.vat_number) if contact else (None, None)
+    return lambda product: domain.vat_treatment(product.vat_category, product.vat_rate_bp,
+                                                seller_country, country, vat_number)
 
 
 def voucher_part(entry: dict[str, Any]) -> int:
@@ -1389,12 +1532,14 @@ def order_view_of(order: Any, lines: Any, line_net: str = "net_minor") -> dict[s
                 "quantity": line.quantity,
                 "unit_price": money_wire(line.unit_price_minor, currency),
                 "vat_rate": percent(line.vat_rate_bp),
+                "vat_category": line.vat_category,
                 "net": money_wire(getattr(line, line_net), currency),
                 "vat": money_wire(getattr(line, line_vat), currency),
                 "gross": money_wire(line.gross_minor, currency),
                 "paid_cash": money_wire(getattr(line, line_cash), currency),
                 "paid_voucher": money_wire(getattr(line, line_voucher), currency),
                 "failed_quantity": line.failed_quantity,
+                "returned_quantity": line.returned_quantity,
                 "licence_key": line.licence_key,
                 "refunded_cash": money_wire(line.refunded_cash_minor, currency),
                 "refunded_voucher": money_wire(line.refunded_voucher_minor, currency),

@@ -132,9 +132,9 @@ def complete_profile(account_id: str, version: int = 1, *, billing_info: bool = 
     address = Address(street="Kungsgatan 2", postal_code="111 43", city="Stockholm", country="SE")
     return ProfileChanged(
         account_id=account_id,
-        company=Company(legal_name="Buyer AB", organisation_number="556000-0000", country="SE",
-                        vat_number="SE556000000001", address=address),
-        billing_info=BillingInfo(legal_name="Buyer AB", tax_id="SE556000000001",
+        company=Company(legal_name="Buyer AB", organisation_number="556000-0001", country="SE",
+                        vat_number="SE556000000101", address=address),
+        billing_info=BillingInfo(legal_name="Buyer AB", tax_id="SE556000000101",
                                  address=address) if billing_info else None,
         mailing_info=MailingInfo(recipient="Ekonomi", phone="+46 8 123 456", address=address,
                                  email="ekonomi@buyer.example") if mailing_info else None,
@@ -162,7 +162,7 @@ def account_answer(account_id: str) -> dict[str, Any]:
         id=account_id,
         company_name="Buyer AB",
         email="buyer@example.com",
-        organisation_number="556000-0000",
+        organisation_number="556000-0001",
         billing_address="Kungsgatan 2, Stockholm",
         currency="EUR",
         cash_balance=MoneyOut(amount="0.00", currency="EUR"),

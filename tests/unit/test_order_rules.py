@@ -87,3 +87,12 @@ def test_a_paid_order_can_be_completed():
 def test_only_a_paid_order_can_be_completed(status):
     with pytest.raises(Conflict):
         complete(status)
+
+
+def test_a_standard_rated_sale_to_a_business_in_another_eu_country_is_reverse_charged():
+    from services.orders.domain import vat_treatment
+    assert vat_treatment("S", 2500, "SE", "DE", "DE123456789") == ("AE", 0)
+    assert vat_treatment("S", 2500, "SE", "SE", "SE556677889901") == ("S", 2500)  # domestic
+    assert vat_treatment("S", 2500, "SE", "DE", None) == ("S", 2500)  # a consumer: no VAT number
+    assert vat_treatment("S", 2500, "SE", "NO", "NO123456789MVA") == ("S", 2500)  # outside the EU
+    assert vat_treatment("E", 0, "SE", "DE", "DE123456789") == ("E", 0)  # exempt stays exempt
