@@ -30,9 +30,10 @@ test-integration: install
 test-e2e: install
 	$(PY) -m pytest tests/e2e
 
-bench: install  ## gateway vs bare nameko RPC, and a million-entry statement vs COPY, each in one run
+bench: install  ## gateway vs bare nameko RPC, a million-entry statement vs COPY, e-invoice checks vs bare XSD
 	$(PY) -m bench.gateway_vs_rpc
 	$(PY) -m bench.statement
+	$(PY) -m bench.einvoice
 
 lint: install  ## ruff, then mypy (configured in pyproject.toml)
 	$(PY) -m ruff check .

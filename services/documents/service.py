@@ -251,7 +251,9 @@ LABELS: dict[str, dict[str, str]] = {
            "reason": "Reason", "description": "Description", "quantity": "Qty",
            "unit_price": "Unit price", "vat": "VAT", "net": "Net", "vat_category": "VAT category",
            "lines_net": "Lines net", "voucher": "Paid by voucher", "taxable": "Taxable amount",
-           "total": "Total", "prepaid": "Paid", "rounding": "Rounding", "due": "Amount due"},
+           "total": "Total", "prepaid": "Paid", "rounding": "Rounding", "due": "Amount due",
+           "terms_invoice": "Paid in advance from the account balance; nothing is due.",
+           "terms_credit_note": "Refunded to the account balance; nothing is due."},
     "sv": {"invoice": "Faktura", "credit_note": "Kreditfaktura", "number": "Nummer",
            "issue_date": "Fakturadatum", "supply_date": "Leveransdatum", "due_date": "Förfallodatum",
            "credits": "Krediterar faktura", "po": "Ert ordernummer", "reference": "Betalningsreferens",
@@ -260,7 +262,9 @@ LABELS: dict[str, dict[str, str]] = {
            "unit_price": "À-pris", "vat": "Moms", "net": "Netto", "vat_category": "Momskategori",
            "lines_net": "Summa rader", "voucher": "Betalt med värdebevis",
            "taxable": "Momspliktigt belopp", "total": "Totalt", "prepaid": "Betalt",
-           "rounding": "Öresavrundning", "due": "Att betala"},
+           "rounding": "Öresavrundning", "due": "Att betala",
+           "terms_invoice": "Betald i förskott från kontosaldot; inget att betala.",
+           "terms_credit_note": "Återbetalad till kontosaldot; inget att betala."},
     "ru": {"invoice": "Счёт", "credit_note": "Кредит-нота", "number": "Номер",
            "issue_date": "Дата выставления", "supply_date": "Дата поставки", "due_date": "Срок оплаты",
            "credits": "К счёту", "po": "Ваш номер заказа", "reference": "Назначение платежа",
@@ -269,7 +273,9 @@ LABELS: dict[str, dict[str, str]] = {
            "unit_price": "Цена", "vat": "НДС", "net": "Без НДС", "vat_category": "Категория НДС",
            "lines_net": "Сумма строк", "voucher": "Оплачено ваучером",
            "taxable": "Облагаемая сумма", "total": "Итого", "prepaid": "Оплачено",
-           "rounding": "Округление", "due": "К оплате"},
+           "rounding": "Округление", "due": "К оплате",
+           "terms_invoice": "Оплачено авансом с баланса счёта; к оплате ничего.",
+           "terms_credit_note": "Возвращено на баланс счёта; к оплате ничего."},
 }
 
 
@@ -295,7 +301,8 @@ def invoice_context(invoice: InvoiceOut) -> dict[str, Any]:
             group[field] = group[field]["amount"]
         group["rate_percent"] = format(Decimal(group["rate"]).normalize(), "f")
     labels = LABELS.get(invoice.language, LABELS["en"])
-    return {"invoice": context, "t": {**labels, "title": labels[invoice.kind]}}
+    return {"invoice": context, "t": {**labels, "title": labels[invoice.kind],
+                                      "terms": labels[f"terms_{invoice.kind}"]}}
 
 
 def document_out(document: Document) -> DocumentOut:

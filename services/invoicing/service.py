@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from eventlet import tpool
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -759,7 +760,8 @@ class InvoicingService(Pingable):
             invoice = session.get(Invoice, sending.invoice_id)
             assert invoice is not None
             document = einvoice.ubl(invoice_out(invoice))
-        findings = einvoice.validator(settings.einvoice_rules_dir).check(document)
+        # in a real thread: compiling the rules (once) and running them must not hold the hub
+        findings = tpool.execute(einvoice.validator(settings.einvoice_rules_dir).check, document)
         refused = einvoice.rejections(findings)
         with self.db.transaction() as session:
             sending = session.get(Delivery, delivery_id, with_for_update=True)

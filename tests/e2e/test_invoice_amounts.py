@@ -43,8 +43,12 @@ def give_profile(customer: Api, *, billing: dict | None = None, address: dict | 
 
 
 def organisation_number() -> str:
-    """A Swedish organisation number of ten digits, fresh for each call."""
-    return f"55{uuid.uuid4().int % 10**8:08d}"
+    """A Swedish organisation number, fresh for each call: ten digits, the last a Luhn check
+    digit (Peppol PEPPOL-COMMON-R049 refuses any other)."""
+    main = f"55{uuid.uuid4().int % 10**7:07d}"
+    total = sum(sum(divmod(int(d) * 2, 10)) if i % 2 == 0 else int(d)
+                for i, d in enumerate(reversed(main)))
+    return main + str((10 - total % 10) % 10)
 
 
 def new_customer(product: testing.Product, operator: Api, cash: str = "100.00",
