@@ -38,7 +38,7 @@ def test_a_sweep_overlapping_a_send_in_progress_does_not_send_the_mail_again(
     queued(documents_db, "order:1:placed")
     sent: list[str] = []
 
-    def send(settings, recipient, language, content) -> str:
+    def send(settings, recipient, language, content, attachments=()) -> str:
         sent.append(recipient)
         if len(sent) == 1:
             documents.send_due_mails()  # the timer's sweep, while this send is under way
