@@ -142,6 +142,17 @@ def not_invoiceable_reason(status: str) -> str | None:
     return None if status == AVAILABLE else REFUSALS.get(status, OrderNotInvoiceable).code
 
 
+def check_scope(lines: list[Line]) -> None:
+    """Sales outside the scope of VAT (O) are invoiced apart from taxed ones: EN 16931 lets an
+    invoice with an O line hold nothing else (BR-O-11)."""
+    categories = {line.category for line in lines}
+    if "O" in categories and len(categories) > 1:
+        orders = sorted({line.order_id for line in lines if line.category == "O"})
+        raise OrderNotInvoiceable(
+            "orders outside the scope of VAT are invoiced apart from taxed ones",
+            {"outside_scope_order_ids": orders})
+
+
 def single_currency(currencies: list[str]) -> str:
     distinct = sorted(set(currencies))
     if len(distinct) != 1:

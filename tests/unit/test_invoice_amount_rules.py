@@ -3,9 +3,11 @@ rules BR-CO-10 … BR-CO-16), checked over random lines, rates, quantities and v
 
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from services.common.errors import OrderNotInvoiceable
 from services.invoicing import domain
 
 TREATMENTS = [("S", Decimal("25.00")), ("S", Decimal("12.00")), ("S", Decimal("6.00")),
@@ -86,3 +88,13 @@ def test_reverse_charged_and_exempt_groups_carry_their_exemption_text():
     groups = {g.category: g for g in domain.amounts(lines_, "EUR").groups}
     assert groups["AE"].exemption == ("VATEX-EU-AE", "Reverse charge")
     assert groups["E"].exemption == (None, "Exempt from VAT")
+
+
+def test_sales_outside_the_scope_of_vat_are_invoiced_apart_from_taxed_ones():
+    outside = domain.Line("o-1", None, "x", 1, 1000, "O", Decimal("0.00"), 1000, 1000)
+    taxed = domain.Line("o-2", None, "y", 1, 1000, "S", Decimal("25.00"), 1000, 1250)
+    domain.check_scope([outside])
+    domain.check_scope([taxed])
+    with pytest.raises(OrderNotInvoiceable) as refused:
+        domain.check_scope([outside, taxed])
+    assert refused.value.details == {"outside_scope_order_ids": ["o-1"]}
