@@ -1,5 +1,6 @@
 """The pages the mails' one-time links open (``$CONSOLE_URL/verify``, ``/reset-password``,
-``/accept-invite``), plain HTML forms that work without JavaScript.
+``/accept-invite``), and the payment page a payment invoice links to (``/pay/{id}``): plain HTML
+forms that work without JavaScript.
 
 Opening a link never uses its token: mail scanners and link previews fetch links, so a GET only
 shows a form carrying the token, and the person's POST (a button, or a new password typed
@@ -13,11 +14,17 @@ import html
 from typing import Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
-from gateway.api import call
+from gateway.api import call, pay_url
 from gateway.pages import page
-from services.common.errors import BusinessError, PasswordRejected, TokenInvalid
+from services.common.errors import (
+    BusinessError,
+    NotFound,
+    PasswordRejected,
+    PaymentInvoiceNotOpen,
+    TokenInvalid,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -137,3 +144,60 @@ async def accept(request: Request, token: str = Form("", max_length=TOKEN_MAX),
                  again: str = Form("", max_length=PASSWORD_MAX)) -> HTMLResponse:
     return await set_password(request, "accept_invite", "Join your team: choose a password",
                               "Invitation", token, password, again)
+
+
+# -- pay a payment invoice by card (the link printed on it) ---------------------------------------
+
+
+def pay_page_body(shown: dict[str, Any], problem: str | None = None) -> str:
+    amount = f'{shown["remaining"]["amount"]} {shown["remaining"]["currency"]}'
+    wire = (f'<p class="note">Or pay by bank transfer to {html.escape(shown["seller"])}, IBAN '
+            f'{html.escape(shown["iban"])} (BIC {html.escape(shown["bic"])}), quoting '
+            f'<strong>{html.escape(shown["wire_reference"])}</strong>.</p>')
+    notice = f'<p class="problem" role="alert">{html.escape(problem)}</p>' if problem else ""
+    if shown["status"] not in ("open", "overdue"):
+        state = {"paid": "It is paid. Thank you.", "void": "It was cancelled: nothing is due."}
+        return f'<p>Invoice {html.escape(shown["number"])}: {state.get(shown["status"], "")}</p>'
+    return f"""{notice}<p>Invoice <strong>{html.escape(shown["number"])}</strong>, due
+{html.escape(shown["due_date"])}: <strong>{html.escape(amount)}</strong> to pay.</p>
+<form method="post"><button type="submit">Pay {html.escape(amount)} by card</button></form>
+{wire}"""
+
+
+@router.get("/pay/{payment_invoice_id}")
+async def pay_page(request: Request, payment_invoice_id: str) -> HTMLResponse:
+    """A payment invoice's page: what remains and a button to pay it by card (opening the
+    link spends nothing).  Whoever holds the link may pay it, as with a paper invoice."""
+    if len(payment_invoice_id) > 64:
+        return private(page("No such invoice", "<p>This link does not lead to an invoice.</p>", 404))
+    try:
+        shown = await call(request, "invoicing", "payment_page", payment_invoice_id)
+    except NotFound:
+        return private(page("No such invoice", "<p>This link does not lead to an invoice.</p>", 404))
+    except BusinessError:
+        return try_later()
+    return private(page("Pay your invoice", pay_page_body(shown)))
+
+
+@router.post("/pay/{payment_invoice_id}", response_model=None)
+async def pay_by_card(request: Request, payment_invoice_id: str) -> HTMLResponse | RedirectResponse:
+    """The button: a card payment for what remains, then the processor's page.  Pressed twice
+    (or reloaded) while the same amount remains, it starts the same payment."""
+    if len(payment_invoice_id) > 64:
+        return private(page("No such invoice", "<p>This link does not lead to an invoice.</p>", 404))
+    try:
+        shown = await call(request, "invoicing", "payment_page", payment_invoice_id)
+        if shown["status"] not in ("open", "overdue"):
+            return private(page("Pay your invoice", pay_page_body(shown)))
+        payment = await call(request, "billing", "create_card_payment", shown["account_id"], None,
+                             None, f"pay-page:{payment_invoice_id}:{shown['paid_minor']}",
+                             payment_invoice_id)
+    except NotFound:
+        return private(page("No such invoice", "<p>This link does not lead to an invoice.</p>", 404))
+    except PaymentInvoiceNotOpen:
+        return private(page("Pay your invoice", "<p>Nothing remains to be paid.</p>"))
+    except BusinessError:
+        return try_later()
+    if payment["status"] != "pending":  # this amount was paid (or tried) already: look again
+        return RedirectResponse(f"/pay/{payment_invoice_id}", status_code=303)
+    return RedirectResponse(pay_url(request, payment["id"]), status_code=303)

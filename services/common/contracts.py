@@ -613,6 +613,7 @@ class PaymentInvoiceOut(Contract):
     created_at: datetime
     shipment_ids: list[str] = Field(default_factory=list)
     claim: bool = True
+    pay_url: str | None = Field(None, description="the console's page where it is paid by card")
 
 
 # -- documents --------------------------------------------------------------------------------

@@ -205,13 +205,13 @@ class InvoicingService(Pingable):
         with self.db.transaction() as session:
             if request_key and (made := repository.payment_invoice_by_request(
                     session, account_id, request_key)):
-                return payment_invoice_out(made).wire()
+                return payment_invoice_out(made, self.settings.console_url).wire()
             invoice_id = str(uuid.uuid4())
             if request.amount is not None and currency is not None:
                 invoice = self._open_payment_invoice(
                     session, invoice_id, account_id, Money(request.amount, currency), [],
                     claim=False, request_key=request_key)
-                return payment_invoice_out(invoice).wire()
+                return payment_invoice_out(invoice, self.settings.console_url).wire()
             ids = list(dict.fromkeys(request.shipment_ids or []))
             shipped = repository.realizations_for_update(session, account_id, ids)
             for row in shipped:
@@ -228,7 +228,7 @@ class InvoicingService(Pingable):
                 shipment_ids=ids, request_key=request_key)
             for row in shipped:
                 row.payment_invoice_id = invoice.id
-            return payment_invoice_out(invoice).wire()
+            return payment_invoice_out(invoice, self.settings.console_url).wire()
 
     @every("reconcile_interval")
     def report_overdue(self) -> None:
@@ -876,18 +876,35 @@ class InvoicingService(Pingable):
         after = pages.decode_cursor(cursor)
         if kind == "payment_invoice":
             found = repository.payment_invoices(self.db.session, account_id, size + 1, after)
-            return pages.page([payment_invoice_out(row).wire() for row in found], size,
+            url = self.settings.console_url
+            return pages.page([payment_invoice_out(row, url).wire() for row in found], size,
                               "created_at")
         rows = repository.invoices(self.db.session, account_id, size + 1, after,
                                    kind or domain.INVOICE)
         return pages.page([invoice_out(row).wire() for row in rows], size, "issued_at")
 
     @rpc
+    def payment_page(self, payment_invoice_id: str) -> dict[str, Any]:
+        """What the payment page (``/pay/{id}``, the link printed on a payment invoice) shows
+        to whoever holds the link: the number, what remains, the due date and the wire
+        instructions — and the account, for the card payment it starts."""
+        invoice = self.db.session.get(PaymentInvoice, payment_invoice_id)
+        if invoice is None:
+            raise NotFound("no such payment invoice", {"payment_invoice_id": payment_invoice_id})
+        out = payment_invoice_out(invoice)
+        settings = self.settings
+        return {"id": out.id, "account_id": out.account_id, "number": out.number,
+                "status": out.status, "remaining": out.remaining.wire(), "total": out.total.wire(),
+                "due_date": out.due_date, "wire_reference": out.wire_reference,
+                "paid_minor": invoice.paid_minor, "seller": settings.seller_name,
+                "iban": settings.seller_iban, "bic": settings.seller_bic}
+
+    @rpc
     def get_invoice(self, account_id: str, invoice_id: str) -> dict[str, Any]:
         """An invoice of any kind by id (another account's is not found)."""
         payment_invoice = self.db.session.get(PaymentInvoice, invoice_id)
         if payment_invoice is not None and payment_invoice.account_id == account_id:
-            return payment_invoice_out(payment_invoice).wire()
+            return payment_invoice_out(payment_invoice, self.settings.console_url).wire()
         return invoice_out(repository.invoice(self.db.session, account_id, invoice_id)).wire()
 
 
@@ -1029,7 +1046,7 @@ def application_out(application: InvoiceApplication, profile: ProfileChanged | N
     )
 
 
-def payment_invoice_out(invoice: PaymentInvoice) -> PaymentInvoiceOut:
+def payment_invoice_out(invoice: PaymentInvoice, console_url: str | None = None) -> PaymentInvoiceOut:
     currency = invoice.currency
     return PaymentInvoiceOut(
         id=invoice.id, number=invoice.number, account_id=invoice.account_id,
@@ -1044,7 +1061,8 @@ def payment_invoice_out(invoice: PaymentInvoice) -> PaymentInvoiceOut:
             for line in json.loads(invoice.lines_json)],
         issue_date=invoice.issue_date, due_date=invoice.due_date, created_at=invoice.created_at,
         shipment_ids=json.loads(invoice.shipment_ids_json) if invoice.shipment_ids_json else [],
-        claim=invoice.claim)
+        claim=invoice.claim,
+        pay_url=f"{console_url.rstrip('/')}/pay/{invoice.id}" if console_url else None)
 
 
 def invoice_out(invoice: Invoice) -> InvoiceOut:

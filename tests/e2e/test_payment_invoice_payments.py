@@ -271,3 +271,32 @@ def test_a_payment_invoice_for_any_amount_paid_by_card_tops_up_the_balance(custo
     bad = customer.post("/payment-invoices", {"shipment_ids": ["x"], "amount": {
         "amount": "1.00", "currency": "EUR"}}, headers={"Idempotency-Key": uuid.uuid4().hex})
     assert bad.status_code == 422
+
+
+def test_the_link_on_a_payment_invoice_opens_a_page_that_pays_it_by_card(product, customer):
+    order = wire_order(customer, quantity=2)
+    invoice = payment_invoice_of(customer, order)
+    assert invoice["pay_url"] == f"{product.url}/pay/{invoice['id']}"
+    testing.wait_for(lambda: owed(customer) == "50.00", 20, 0.2, "billing never heard of it")
+
+    page = httpx.get(invoice["pay_url"])  # opening the link spends nothing: only a form
+    assert page.status_code == 200 and invoice["number"] in page.text and "50.00 EUR" in page.text
+    assert invoice["wire_reference"] in page.text and page.headers["cache-control"] == "no-store"
+    pressed = httpx.post(invoice["pay_url"], follow_redirects=False)
+    again = httpx.post(invoice["pay_url"], follow_redirects=False)  # a double click: one payment
+    assert pressed.status_code == 303 and pressed.headers["location"] == again.headers["location"]
+    assert "/sim/card/" in pressed.headers["location"]
+    paid = httpx.post(pressed.headers["location"], json={"card_number": "4242424242424242",
+                                                          "expiry": "12/30", "cvc": "123"})
+    assert paid.status_code == 200, paid.text
+
+    def completed() -> dict | None:
+        shown = customer.get(f"/orders/{order['id']}").json()
+        return shown if shown["status"] == "completed" else None
+
+    testing.wait_for(completed, 20, 0.2, "the card-paid invoice never completed the order")
+    testing.wait_for(lambda: "It is paid" in httpx.get(invoice["pay_url"]).text, 20, 0.2,
+                     "the page never said the invoice is paid")
+    assert cash(customer) == "0.00"
+    assert httpx.get(f"{product.url}/pay/{uuid.uuid4()}").status_code == 404
+    assert httpx.get(f"{product.url}/pay/{'x' * 100}").status_code == 404
