@@ -28,8 +28,8 @@ ORDER_QUEUE = "evt-orders-order_implemented--invoicing.on_order_implemented"
 def implemented_order(account_id: str, amount: str = "12.50") -> OrderImplemented:
     money, zero = MoneyOut(amount=amount, currency="EUR"), MoneyOut(amount="0", currency="EUR")
     line = OrderLineOut(line_no=1, sku="VM-S-1M", name="Cloud VM", quantity=1, unit_price=money,
-                        vat_rate="0.00", net=money, vat=zero, gross=money, paid_cash=money,
-                        implementation="succeeded")
+                        vat_rate="0.00", vat_category="Z", net=money, vat=zero, gross=money,
+                        paid_cash=money, implementation="succeeded")
     now = datetime.now(UTC)
     order = OrderOut(id=str(uuid.uuid4()), account_id=account_id, status="completed",
                      net=money, vat=zero, total=money, paid_cash=money,
@@ -46,12 +46,12 @@ def invoiceable_count(url: str, account_id: str) -> int:
     return int(count or 0)
 
 
-def applying_account(rpc, config, orders: int) -> tuple[str, list[str]]:
+def applying_account(rpc, config, orders: int, **company: str) -> tuple[str, list[str]]:
     """An account that may apply for invoices, with ``orders`` implemented orders invoicing
     has learnt of; its id and the orders'."""
     account_id = rpc.billing.register_account({
         "email": f"{uuid.uuid4().hex[:10]}@example.com", "password": "long-enough-pw",
-        "country": "SE", "company_name": "Numbers AB"})["account_id"]
+        "country": "SE", "company_name": "Numbers AB", **company})["account_id"]
     rpc.billing.set_billing_info(account_id, BILLING)
     rpc.billing.set_mailing_info(account_id, MAILING)
     dispatch = event_dispatcher(config)
