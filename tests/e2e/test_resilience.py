@@ -1,8 +1,12 @@
 """What happens when processes die or hang: nothing is lost, and callers get a clear answer."""
 
 import signal
+import uuid
+from decimal import Decimal
 
 from services.common import testing
+from tests.e2e.test_credit_notes import cash, credit_notes, refund
+from tests.e2e.test_invoice_amounts import give_profile, issue, new_customer
 
 ORDER_EVENTS = "evt-orders-order_implemented--invoicing.on_order_implemented"
 
@@ -71,3 +75,31 @@ def test_health_reports_each_service(product):
 def test_no_service_blocked_its_eventlet_hub(product):
     for name in ("billing", "orders", "invoicing", "documents"):
         assert "Blocking detector ALARMED" not in product.log_tail(name, 100_000), name
+
+
+def test_a_refund_billing_does_not_answer_is_made_once_when_billing_returns(product, operator):
+    """billing paused past the timeout while an operator refunds a unit of an invoiced order:
+    the answer is 504 and nothing is undone; once billing runs again the refund it took (and
+    the reconciler's repeat of it, by the same key) moves the unit's cash back once, and the
+    credit note follows."""
+    customer = new_customer(product, operator, "100.00")
+    give_profile(customer)
+    order = customer.order("VM-S-1M", 3)  # 75.00: 25.00 left
+    issue(customer, [order["id"]])
+    product.kill("billing", signal.SIGSTOP)
+    try:
+        answer = refund(operator, order["id"], 1, uuid.uuid4().hex)
+        assert answer.status_code == 504, answer.text
+        assert answer.json()["error"]["code"] == "service_timeout"
+    finally:
+        product.kill("billing", signal.SIGCONT)
+
+    def refunded() -> dict | None:
+        line = customer.get(f"/orders/{order['id']}").json()["lines"][0]
+        return line if line["returned_quantity"] == 1 else None
+
+    line = testing.wait_for(refunded, 60, 0.5, "the pending refund was never completed")
+    assert line["refunded_cash"]["amount"] == "25.00"
+    (note,) = credit_notes(customer, 1)
+    assert note["total"]["amount"] == "25.00"
+    assert cash(customer) == Decimal("50.00")  # once, though billing was asked twice
