@@ -122,12 +122,23 @@ def vat_treatment(category: str, rate_bp: int, seller_country: str, buyer_countr
     return category, rate_bp
 
 
-def check_product(product: ProductIn) -> None:
-    """The catalogue's rules beyond each field's own: the VAT category fits the rate, and only
-    goods carry packing and certificate data."""
+# the standard-category rates a seller established there may charge (Peppol SE-R-006 refuses
+# any other on a Swedish seller's e-invoice); other countries' are not restricted here
+STANDARD_RATES = {"SE": (Decimal(25), Decimal(12), Decimal(6))}
+
+
+def check_product(product: ProductIn, seller_country: str = "SE") -> None:
+    """The catalogue's rules beyond each field's own: the VAT category fits the rate (a
+    standard rate the seller's country has), and only goods carry packing and certificate
+    data."""
     if product.vat_category == "S" and product.vat_rate <= 0:
         raise InvalidRequest("the standard VAT category (S) takes a rate above zero",
                              {"field": "vat_rate"})
+    rates = STANDARD_RATES.get(seller_country)
+    if product.vat_category == "S" and rates and product.vat_rate not in rates:
+        allowed = ", ".join(f"{rate}" for rate in rates)
+        raise InvalidRequest(f"a seller in {seller_country} charges standard VAT of {allowed} %",
+                             {"field": "vat_rate", "allowed": [str(rate) for rate in rates]})
     if product.vat_category != "S" and product.vat_rate != 0:
         raise InvalidRequest(f"VAT category {product.vat_category} takes a rate of 0",
                              {"field": "vat_rate"})

@@ -123,7 +123,7 @@ class OrdersService(Pingable):
     def create_product(self, data: dict[str, Any]) -> dict[str, Any]:
         """An operator adds a product (``product_sku_taken`` if its SKU exists)."""
         wanted = parse(ProductIn, data)
-        domain.check_product(wanted)
+        domain.check_product(wanted, self.settings.seller_country)
         try:
             with self.db.transaction() as session:
                 if session.get(Product, wanted.sku) is not None:
@@ -143,7 +143,7 @@ class OrdersService(Pingable):
         while none of it is reserved.  Paid and locked orders keep their prices; a goods order
         still being edited takes the new price, and a confirmed one becomes ``changed``."""
         wanted = parse(ProductIn, {**data, "sku": sku})
-        domain.check_product(wanted)
+        domain.check_product(wanted, self.settings.seller_country)
         with self.db.transaction() as session:
             holding = repository.lock_orders_holding(session, sku)
             product = repository.product(session, sku, lock=True, addressed=True)

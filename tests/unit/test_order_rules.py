@@ -96,3 +96,22 @@ def test_a_standard_rated_sale_to_a_business_in_another_eu_country_is_reverse_ch
     assert vat_treatment("S", 2500, "SE", "DE", None) == ("S", 2500)  # a consumer: no VAT number
     assert vat_treatment("S", 2500, "SE", "NO", "NO123456789MVA") == ("S", 2500)  # outside the EU
     assert vat_treatment("E", 0, "SE", "DE", "DE123456789") == ("E", 0)  # exempt stays exempt
+
+
+def test_a_swedish_seller_sells_only_at_swedish_standard_rates():
+    import pytest
+
+    from services.common.contracts import ProductIn
+    from services.common.errors import InvalidRequest
+    from services.orders.domain import check_product
+
+    def product(percent: str) -> ProductIn:
+        return ProductIn(sku="VM", name="VM", kind="service", vat_rate=percent,
+                         price={"amount": "10.00", "currency": "EUR"})
+
+    for swedish in ("25", "12", "6"):
+        check_product(product(swedish), "SE")
+    with pytest.raises(InvalidRequest) as refused:
+        check_product(product("25.5"), "SE")  # Finland's: SE-R-006 would hold every e-invoice
+    assert refused.value.details["allowed"] == ["25", "12", "6"]
+    check_product(product("25.5"), "FI")
