@@ -663,6 +663,10 @@ class InvoicingService(Pingable):
         if sending.channel == "letter":
             self._moved(session, sending, delivery.QUEUED_FOR_PRINT, "queued for print")
             return
+        if not sending.recipient or "@" not in sending.recipient:
+            self._moved(session, sending, delivery.FAILED, "no e-mail address to send it to",
+                        last_error="no e-mail address to send it to")
+            return
         language = snapshot.get("language") or "en"
         kind = invoice.kind or domain.INVOICE
         self.outbox.add(session, InvoiceMailRequested(

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import pytest
 from service_fakes import Service, complete_profile, invoicing_account
+from sqlalchemy import update
 
 from services.common import einvoice
 from services.common.config import Settings
@@ -28,6 +29,7 @@ from services.common.contracts import (
     OrderRefunded,
 )
 from services.common.errors import InvoiceAlreadyCredited
+from services.invoicing.models import Delivery
 from services.invoicing.service import InvoicingService
 
 ACCOUNT = str(uuid.uuid4())
@@ -217,3 +219,16 @@ def test_an_einvoice_the_rules_refuse_is_held_with_their_ids_and_not_sent(invoic
     assert invoicing.transmissions(delivery["id"]) == []
     assert invoicing.get_invoice(ACCOUNT, invoice["id"])["delivery_status"] == "held"
     assert invoicing.retry_delivery(delivery["id"])["status"] == "held"  # still refused
+
+
+def test_a_mail_delivery_without_an_address_fails_for_operators_instead_of_erroring(
+        invoicing, outbox, service_database):
+    invoice = invoiced(invoicing, completed())
+    database = invoicing.database
+    with database.session() as session:
+        session.execute(update(Delivery).values(recipient=None))
+        session.commit()
+    ready(invoicing, invoice["id"])
+    (delivery,) = invoicing.list_deliveries(invoice_id=invoice["id"])["items"]
+    assert (delivery["status"], delivery["last_error"]) == ("failed", "no e-mail address to send it to")
+    assert outbox.of_type("mail_requested") == []
