@@ -149,6 +149,10 @@ async def accept(request: Request, token: str = Form("", max_length=TOKEN_MAX),
 # -- pay a payment invoice by card (the link printed on it) ---------------------------------------
 
 
+def no_such_invoice() -> HTMLResponse:
+    return private(page("No such invoice", "<p>This link does not lead to an invoice.</p>", 404))
+
+
 def pay_page_body(shown: dict[str, Any], problem: str | None = None) -> str:
     amount = f'{shown["remaining"]["amount"]} {shown["remaining"]["currency"]}'
     wire = (f'<p class="note">Or pay by bank transfer to {html.escape(shown["seller"])}, IBAN '
@@ -169,11 +173,11 @@ async def pay_page(request: Request, payment_invoice_id: str) -> HTMLResponse:
     """A payment invoice's page: what remains and a button to pay it by card (opening the
     link spends nothing).  Whoever holds the link may pay it, as with a paper invoice."""
     if len(payment_invoice_id) > 64:
-        return private(page("No such invoice", "<p>This link does not lead to an invoice.</p>", 404))
+        return no_such_invoice()
     try:
         shown = await call(request, "invoicing", "payment_page", payment_invoice_id)
     except NotFound:
-        return private(page("No such invoice", "<p>This link does not lead to an invoice.</p>", 404))
+        return no_such_invoice()
     except BusinessError:
         return try_later()
     return private(page("Pay your invoice", pay_page_body(shown)))
@@ -184,7 +188,7 @@ async def pay_by_card(request: Request, payment_invoice_id: str) -> HTMLResponse
     """The button: a card payment for what remains, then the processor's page.  Pressed twice
     (or reloaded) while the same amount remains, it starts the same payment."""
     if len(payment_invoice_id) > 64:
-        return private(page("No such invoice", "<p>This link does not lead to an invoice.</p>", 404))
+        return no_such_invoice()
     try:
         shown = await call(request, "invoicing", "payment_page", payment_invoice_id)
         if shown["status"] not in ("open", "overdue"):
@@ -193,7 +197,7 @@ async def pay_by_card(request: Request, payment_invoice_id: str) -> HTMLResponse
                              None, f"pay-page:{payment_invoice_id}:{shown['paid_minor']}",
                              payment_invoice_id)
     except NotFound:
-        return private(page("No such invoice", "<p>This link does not lead to an invoice.</p>", 404))
+        return no_such_invoice()
     except PaymentInvoiceNotOpen:
         return private(page("Pay your invoice", "<p>Nothing remains to be paid.</p>"))
     except BusinessError:

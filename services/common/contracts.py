@@ -78,6 +78,11 @@ def money_wire(minor: int, currency: str) -> dict[str, str]:
     return {"amount": str(Money.from_minor(minor, currency).amount), "currency": currency}
 
 
+def wire_minor(money: Mapping[str, str] | None) -> int:
+    """The minor units of money in its wire form (``money_wire``'s inverse); none is 0."""
+    return Money(Decimal(money["amount"]), money["currency"]).minor if money else 0
+
+
 BASIS_POINTS_PER_PERCENT = Decimal(100)
 # A VAT rate on the wire: a percent string with two decimals, "25.00".
 Percent = Annotated[str, Field(pattern=r"^\d{1,3}\.\d{2}$")]

@@ -26,7 +26,6 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from services.common.config import Settings
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "mail"
-RETRY_BACKOFF_CAP_SECONDS = 300.0
 
 QUEUED = "queued"
 SENT = "sent"
@@ -62,11 +61,6 @@ class MailTemplates:
 
 class MailRefused(Exception):
     """The relay refused the mail for good (a 5xx answer)."""
-
-
-def retry_delay(attempts: int, base: float) -> float:
-    """Seconds before the next attempt after ``attempts`` failed ones: doubling, capped."""
-    return float(min(base * 2 ** max(attempts - 1, 0), RETRY_BACKOFF_CAP_SECONDS))
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,15 @@ from services.common.contracts import (
 )
 from services.common.db import Database
 from services.common.errors import DocumentFailed, DocumentNotReady, NotFound, ServiceUnavailable
-from services.common.messaging import Outbox, every, first_delivery, handles, insert_ignore, rpc
+from services.common.messaging import (
+    Outbox,
+    every,
+    first_delivery,
+    handles,
+    insert_ignore,
+    retry_delay,
+    rpc,
+)
 from services.common.service import Pingable
 from services.documents import mail
 from services.documents.filestore import Files
@@ -183,7 +191,7 @@ class DocumentsService(Pingable):
             log.error("mail %s to %s failed after %d attempts: %s", due.id, due.recipient,
                       due.attempts, error)
         else:
-            pause = mail.retry_delay(due.attempts, self.settings.mail_retry_backoff)
+            pause = retry_delay(due.attempts - 1, self.settings.mail_retry_backoff)
             due.next_attempt_at = utcnow() + timedelta(seconds=pause)
             log.warning("mail %s not sent (attempt %d), retrying in %.0f s: %s", due.id,
                         due.attempts, pause, error)

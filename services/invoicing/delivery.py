@@ -37,13 +37,7 @@ HELD = "held"
 FAILED = "failed"
 DELIVERED = (EMAILED, POSTED, TRANSMITTED)  # it reached the customer
 RETRYABLE = (FAILED, HELD)
-BACKOFF_CAP_SECONDS = 300.0
 SIMULATOR_OUTCOMES = ("accept", "fail", "reject")
-
-
-def retry_delay(attempts: int, base: float) -> float:
-    """Seconds before the next attempt after ``attempts`` failed ones: doubling, capped."""
-    return float(min(base * 2 ** max(attempts - 1, 0), BACKOFF_CAP_SECONDS))
 
 
 def record(delivery: Delivery, outcome: str, detail: str | None = None,

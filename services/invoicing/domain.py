@@ -15,9 +15,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 from typing import Any
 
 from services.common.config import Settings
@@ -29,6 +30,7 @@ from services.common.contracts import (
     ProfileChanged,
     VatBreakdownOut,
     one_line,
+    wire_minor,
 )
 from services.common.countries import participant_id
 from services.common.errors import (
@@ -186,7 +188,6 @@ EXEMPTIONS: dict[str, tuple[str | None, str]] = {
     "E": (None, "Exempt from VAT"),
     "O": ("VATEX-EU-O", "Not subject to VAT"),
 }
-VOUCHER_ALLOWANCE = "Paid by voucher"
 
 
 @dataclass(frozen=True)
@@ -282,34 +283,22 @@ def line_of(order_id: str, line: dict[str, Any], currency: str) -> Line:
     net = quantity × unit price, half-up; the cash and voucher money it kept (paid less
     refunded).  Lines reported before categories were sent are S when taxed, else Z."""
     rate = Decimal(line["vat_rate"])
-    unit = Decimal(line["unit_price"]["amount"])
-    unit_minor = Money(unit, currency).minor
-    refunded_cash = line.get("refunded_cash") or {"amount": "0"}
-    paid_voucher = line.get("paid_voucher") or {"amount": "0"}
-    refunded_voucher = line.get("refunded_voucher") or {"amount": "0"}
-
-    def minor(amount: dict[str, str]) -> int:
-        return Money(Decimal(amount["amount"]), currency).minor
-
+    unit_minor = wire_minor(line["unit_price"])
     return Line(
         order_id=order_id, sku=line.get("sku"), description=line["name"],
         quantity=line["quantity"], unit_price_minor=unit_minor,
         category=line.get("vat_category") or ("S" if rate > 0 else "Z"), rate=rate,
         net_minor=line_net(line["quantity"], unit_minor, currency),
-        cash_minor=minor(line["paid_cash"]) - minor(refunded_cash),
-        voucher_minor=minor(paid_voucher) - minor(refunded_voucher))
-
+        cash_minor=wire_minor(line["paid_cash"]) - wire_minor(line.get("refunded_cash")),
+        voucher_minor=wire_minor(line.get("paid_voucher")) - wire_minor(line.get("refunded_voucher")))
 
 
 def credited_line(order_id: str, line: dict[str, Any], units: int, cash_minor: int,
                   voucher_minor: int, currency: str) -> Line:
     """A credit note's line: ``units`` of an order line returned, and the money refunded for
     them."""
-    invoiced = line_of(order_id, {**line, "quantity": units}, currency)
-    return Line(order_id=order_id, sku=invoiced.sku, description=invoiced.description,
-                quantity=units, unit_price_minor=invoiced.unit_price_minor,
-                category=invoiced.category, rate=invoiced.rate, net_minor=invoiced.net_minor,
-                cash_minor=cash_minor, voucher_minor=voucher_minor)
+    return replace(line_of(order_id, {**line, "quantity": units}, currency),
+                   cash_minor=cash_minor, voucher_minor=voucher_minor)
 
 
 INVOICE = "invoice"
@@ -340,7 +329,7 @@ class Document:
     credited_invoice_number: str | None = None
     credit_reason: str | None = None
 
-    @property
+    @cached_property
     def amounts(self) -> Amounts:
         return amounts(self.lines, self.currency)
 

@@ -56,6 +56,7 @@ from services.common.contracts import (
     VatBreakdownOut,
     parse,
     utcnow,
+    wire_minor,
     wire_time,
 )
 from services.common.db import Database
@@ -67,7 +68,15 @@ from services.common.errors import (
     NotFound,
     OrderAlreadyInvoiced,
 )
-from services.common.messaging import Outbox, ServiceRpc, every, first_delivery, handles, rpc
+from services.common.messaging import (
+    Outbox,
+    ServiceRpc,
+    every,
+    first_delivery,
+    handles,
+    retry_delay,
+    rpc,
+)
 from services.common.money import Money, person_decides
 from services.common.references import rf_reference
 from services.common.service import Pingable
@@ -413,7 +422,7 @@ class InvoicingService(Pingable):
                 # after the locks: a concurrent twin of this request has committed or not started
                 if request_key and (made := repository.application_by_request(
                         session, account_id, request_key)):
-                    return application_out(made, profile_of(account), orders).wire()
+                    return application_out(made, profile_of(account), document_lines(orders)).wire()
                 profile = profile_of(account)
                 refusal = domain.account_refusal(profile, account is not None and account.in_arrears)
                 if refusal is None:
@@ -452,7 +461,7 @@ class InvoicingService(Pingable):
         for row in orders:
             row.status = domain.APPLIED
             row.application_id = application.id
-        return application_out(application, profile, orders).wire()
+        return application_out(application, profile, lines, totals).wire()
 
     @rpc
     def list_applications(self, account_id: str, limit: int | None = None,
@@ -476,7 +485,7 @@ class InvoicingService(Pingable):
         session = self.db.session
         application = repository.application(session, account_id, application_id)
         return application_out(application, profile_of(session.get(AccountProfile, account_id)),
-                               repository.orders_of(session, application)).wire()
+                               document_lines(repository.orders_of(session, application))).wire()
 
     @rpc
     def confirm(self, account_id: str, application_id: str) -> dict[str, Any]:
@@ -601,17 +610,18 @@ class InvoicingService(Pingable):
         for exactly the units returned and the money given back since, referencing the
         invoice; the order's basis moves on so nothing is credited twice."""
         basis = json.loads(row.credit_basis_json) if row.credit_basis_json else {}
+        wired = [line.wire() for line in order.lines]
+        now = credit_basis(wired)
         lines = []
-        for line in order.lines:
-            before = basis.get(str(line.line_no))
+        for line in wired:
+            before = basis.get(str(line["line_no"]))
             if before is None:
                 continue
-            units = line.returned_quantity - before[0]
-            cash = (line.refunded_cash.money().minor if line.refunded_cash else 0) - before[1]
-            voucher = (line.refunded_voucher.money().minor if line.refunded_voucher else 0) - before[2]
+            units, cash, voucher = (after - was for after, was in zip(
+                now[str(line["line_no"])], before, strict=True))
             if units <= 0 and cash <= 0 and voucher <= 0:
                 continue
-            lines.append(domain.credited_line(order.id, line.wire(), max(units, 0), cash, voucher,
+            lines.append(domain.credited_line(order.id, line, max(units, 0), cash, voucher,
                                               order.total.currency))
         if not lines:
             return
@@ -620,7 +630,7 @@ class InvoicingService(Pingable):
         if invoice is None:
             return
         self._issued(session, credit_note_of(invoice, lines, reason), invoice.account_id)
-        row.credit_basis_json = json.dumps(credit_basis([line.wire() for line in order.lines]))
+        row.credit_basis_json = json.dumps(now)
 
     @rpc
     def credit_invoice(self, invoice_id: str, reason: str) -> dict[str, Any]:
@@ -784,7 +794,7 @@ class InvoicingService(Pingable):
                     self._moved(session, sending, delivery.FAILED, str(failure),
                                 last_error=str(failure), next_attempt_at=None)
                 else:
-                    pause = delivery.retry_delay(sending.attempts, settings.delivery_retry_backoff)
+                    pause = retry_delay(sending.attempts - 1, settings.delivery_retry_backoff)
                     sending.next_attempt_at = utcnow() + timedelta(seconds=pause)
                     sending.last_error = str(failure)
                     delivery.record(sending, "retry", str(failure))
@@ -945,25 +955,20 @@ MAIL_TERMS = {
 
 def credit_basis(lines: list[dict[str, Any]]) -> dict[str, list[int]]:
     """What each order line had returned and refunded (minor units), by line number."""
-    def minor(money: dict[str, str] | None) -> int:
-        return MoneyOut.model_validate(money).money().minor if money else 0
-
-    return {str(line["line_no"]): [line.get("returned_quantity", 0), minor(line.get("refunded_cash")),
-                                   minor(line.get("refunded_voucher"))] for line in lines}
+    return {str(line["line_no"]): [line.get("returned_quantity", 0),
+                                   wire_minor(line.get("refunded_cash")),
+                                   wire_minor(line.get("refunded_voucher"))] for line in lines}
 
 
 def invoiced_lines(invoice: Invoice) -> list[domain.Line]:
     """An issued invoice's lines as they were invoiced, with the money that paid each."""
     snapshot = json.loads(invoice.snapshot_json)
-    paid = snapshot.get("paid") or [[Money(Decimal(line["gross"]["amount"]), invoice.currency).minor, 0]
-                                    for line in snapshot["lines"]]
+    paid = snapshot.get("paid") or [[wire_minor(line["gross"]), 0] for line in snapshot["lines"]]
     return [domain.Line(
         order_id=line["order_id"], sku=line.get("sku"), description=line["description"],
-        quantity=line["quantity"],
-        unit_price_minor=Money(Decimal(line["unit_price"]["amount"]), invoice.currency).minor,
+        quantity=line["quantity"], unit_price_minor=wire_minor(line["unit_price"]),
         category=line.get("vat_category") or "S", rate=Decimal(line["vat_rate"]),
-        net_minor=Money(Decimal(line["net"]["amount"]), invoice.currency).minor,
-        cash_minor=cash, voucher_minor=voucher)
+        net_minor=wire_minor(line["net"]), cash_minor=cash, voucher_minor=voucher)
         for line, (cash, voucher) in zip(snapshot["lines"], paid, strict=True)]
 
 
@@ -1023,11 +1028,14 @@ def invoiceable_out(row: InvoiceableOrder) -> InvoiceableOrderOut:
 
 
 def application_out(application: InvoiceApplication, profile: ProfileChanged | None = None,
-                    orders: list[InvoiceableOrder] | None = None) -> InvoiceApplicationOut:
-    """An application; with the account's profile (``profile``) and its orders (``orders``),
-    the confirmation page's parts too."""
+                    lines: list[domain.Line] | None = None,
+                    totals: domain.Amounts | None = None) -> InvoiceApplicationOut:
+    """An application; with the account's profile (``profile``) and its orders' lines
+    (``lines``, and their ``totals`` when already known), the confirmation page's parts too."""
     currency = application.currency
-    lines = document_lines(orders or [])
+    lines = lines or []
+    if totals is None and lines:
+        totals = domain.amounts(lines, currency)
     return InvoiceApplicationOut(
         id=application.id,
         account_id=application.account_id,
@@ -1044,9 +1052,8 @@ def application_out(application: InvoiceApplication, profile: ProfileChanged | N
         billing_info=profile.billing_info if profile else None,
         mailing_info=profile.mailing_info if profile else None,
         lines=[domain.line_out(line, currency) for line in lines],
-        vat_breakdown=domain.breakdown(domain.amounts(lines, currency)) if lines else [],
-        allowances=MoneyOut.minor(domain.amounts(lines, currency).allowances_minor, currency)
-        if lines else None,
+        vat_breakdown=domain.breakdown(totals) if totals else [],
+        allowances=MoneyOut.minor(totals.allowances_minor, currency) if totals else None,
     )
 
 

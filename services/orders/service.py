@@ -947,11 +947,8 @@ class OrdersService(Pingable):
         self.db.session.rollback()
         if cash + voucher:
             try:
-                self.billing.refund(RefundOrder(
-                    refund_id=f"order:{order_id}:cancel", account_id=account_id, order_id=order_id,
-                    cash=Money.from_minor(cash, order.currency).amount,
-                    voucher=Money.from_minor(voucher, order.currency).amount,
-                    currency=order.currency).wire())
+                self.billing.refund(refund_request(f"order:{order_id}:cancel", account_id,
+                                                   order_id, cash, voucher, order.currency))
             except (ServiceTimeout, ServiceUnavailable) as unknown:
                 log.warning("the refund of order %s is pending: %s", order_id, unknown)
                 with self.db.transaction() as session:
@@ -1024,10 +1021,8 @@ class OrdersService(Pingable):
         voucher = sum(part[2] for part in plan.values())
         if cash + voucher:
             try:
-                self.billing.refund(RefundOrder(
-                    refund_id=refund_id, account_id=owner, order_id=pending.order_id,
-                    cash=Money.from_minor(cash, currency).amount,
-                    voucher=Money.from_minor(voucher, currency).amount, currency=currency).wire())
+                self.billing.refund(refund_request(refund_id, owner, pending.order_id, cash,
+                                                   voucher, currency))
             except BusinessError as refused:
                 if isinstance(refused, ServiceTimeout | ServiceUnavailable):
                     raise  # unknown: it stays pending, asked again later by the same key
@@ -1367,13 +1362,14 @@ def add_item(session: Session, account_id: str, user_id: str, sku: str, quantity
 
 def cart_out(session: Session, items: list[CartItem], seller_country: str) -> dict[str, Any]:
     """A cart at today's prices: each line, and the totals (when its prices share a currency)."""
+    if not items:
+        return {"items": [], "totals": None}
     catalogue = {p.sku: p for p in repository.products_named(session, {i.sku for i in items})}
-    treatment = buyer_treatment(session, items[0].account_id, seller_country) if items else None
+    treatment = buyer_treatment(session, items[0].account_id, seller_country)
     priced, lines = [], []
     for number, item in enumerate(items, start=1):
         product = catalogue[item.sku]
-        category, rate_bp = treatment(product) if treatment else (product.vat_category,
-                                                                  product.vat_rate_bp)
+        category, rate_bp = treatment(product)
         line = domain.PricedLine(
             line_no=number, sku=product.sku, name=product.name, quantity=item.quantity,
             unit_price=Money.from_minor(product.unit_price_minor, product.currency),
@@ -1391,6 +1387,15 @@ def cart_out(session: Session, items: list[CartItem], seller_country: str) -> di
         sums = {"net": MoneyOut.of(totals.net).wire(), "vat": MoneyOut.of(totals.vat).wire(),
                 "total": MoneyOut.of(totals.total).wire()}
     return {"items": lines, "totals": sums}
+
+
+def refund_request(refund_id: str, account_id: str, order_id: str, cash_minor: int,
+                   voucher_minor: int, currency: str) -> dict[str, Any]:
+    """What billing is asked to give back of an order, each part to its wallet."""
+    return RefundOrder(refund_id=refund_id, account_id=account_id, order_id=order_id,
+                       cash=Money.from_minor(cash_minor, currency).amount,
+                       voucher=Money.from_minor(voucher_minor, currency).amount,
+                       currency=currency).wire()
 
 
 def refund_plan(order: Order, request: RefundUnits) -> dict[int, tuple[int, int, int]]:
