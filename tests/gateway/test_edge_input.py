@@ -299,3 +299,17 @@ def test_an_anonymous_body_over_the_limit_is_413(small: Gateway) -> None:
 def test_a_body_under_the_limit_passes(small: Gateway) -> None:
     response = small.client.post("/api/v1/orders", json=ORDER, headers=small.auth())
     assert response.status_code == 201
+
+
+@pytest.mark.parametrize("char", ["NUL", "ESC", "RLO"])
+@pytest.mark.parametrize(("path", "body"), [
+    ("/api/v1/admin/orders/ord-1/refunds", {"lines": [{"line_no": 1, "quantity": 1}], "reason": "x"}),
+    ("/api/v1/admin/invoices/inv-1/credit-notes", {"reason": "x"}),
+    ("/api/v1/admin/invoice-applications/app-1/reject", {"reason": "x"}),
+], ids=["refunds", "credit-notes", "reject"])
+def test_an_operators_reason_with_a_forbidden_character_never_reaches_a_service(
+        answering: Gateway, path: str, body: dict[str, Any], char: str) -> None:
+    raw = json.dumps({**body, "reason": "ab" + FORBIDDEN[char] + "cd"})
+    response = answering.client.post(path, content=raw.encode(), headers=headers_for(answering, OPERATOR))
+    assert [d["loc"] for d in refused(response)] == [["body", "reason"]]
+    assert answering.fake.calls == []
