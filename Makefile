@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-unit test-integration test-e2e bench lint clean
+.PHONY: install run test test-unit test-integration test-e2e bench lint clean messages
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,3 +41,9 @@ lint: install  ## ruff, then mypy (configured in pyproject.toml)
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache
+
+messages: install  ## extract the documents' and mails' messages and update the sv / ru catalogues
+	$(VENV)/bin/pybabel extract -F babel.cfg --no-default-keywords -k _ -k gettext:2 -k ngettext:1,2 \
+		--no-location --sort-output --omit-header -o services/documents/locale/messages.pot .
+	$(VENV)/bin/pybabel update -i services/documents/locale/messages.pot -d services/documents/locale \
+		--no-fuzzy-matching --omit-header --ignore-obsolete

@@ -112,6 +112,8 @@ class Settings(BaseSettings):
     demo_data: bool = False
 
     renderer_processes: int = Field(2, ge=1, le=16)
+    render_timeout: float = Field(120.0, gt=0, description="seconds one document may take to render")
+    render_memory_mb: int = Field(1024, ge=0, description="address space of a renderer process (0: unlimited)")
     hub_blocking_detection: float = Field(0.0, ge=0, description="seconds; 0 is off")
 
     seller_name: str = "Nimbus Cloud AB"

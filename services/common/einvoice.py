@@ -72,7 +72,7 @@ def _text(parent: Any, tag: str, value: str | None, **attributes: str) -> None:
         _el(parent, CBC, tag, value, **attributes)
 
 
-def _percent(rate: str) -> str:
+def vat_percent(rate: str) -> str:
     """A VAT rate as a plain decimal, without trailing zeros: "25.00" → "25", "25.50" → "25.5"."""
     return format(Decimal(rate).normalize(), "f")
 
@@ -98,7 +98,7 @@ class _Writer:
         element = _el(parent, CAC, tag)
         _text(element, "ID", category)
         if category != "O":
-            _text(element, "Percent", _percent(rate))
+            _text(element, "Percent", vat_percent(rate))
         _text(element, "TaxExemptionReasonCode", exemption[0])
         _text(element, "TaxExemptionReason", exemption[1])
         _el(_el(element, CAC, "TaxScheme"), CBC, "ID", "VAT")
@@ -266,7 +266,7 @@ _processor: Any = None
 _processor_lock = threading.Lock()
 
 
-def _saxon() -> Any:
+def saxon_processor() -> Any:
     """The process's one SaxonC processor (started on first use)."""
     global _processor
     with _processor_lock:
@@ -316,7 +316,7 @@ class Validator:
                     path = self.rules_dir / relative
                     if not path.is_file():
                         raise FileNotFoundError(f"no {name} rules at {path}")
-                    compiler = _saxon().new_xslt30_processor()
+                    compiler = saxon_processor().new_xslt30_processor()
                     rules.append((name, compiler.compile_stylesheet(stylesheet_file=str(path))))
             self._schemas, self._rules, self._ready = schemas, rules, True
 
@@ -341,14 +341,14 @@ class Validator:
                     for error in schema.error_log]
         if not self._rules:
             return []
-        node = _saxon().parse_xml(xml_text=etree.tostring(doc, encoding="unicode"))
+        node = saxon_processor().parse_xml(xml_text=etree.tostring(doc, encoding="unicode"))
         findings: list[Finding] = []
         for _name, executable in self._rules:
-            findings.extend(_svrl_findings(executable.transform_to_string(xdm_node=node)))
+            findings.extend(svrl_findings(executable.transform_to_string(xdm_node=node)))
         return findings
 
 
-def _svrl_findings(svrl: str | None) -> list[Finding]:
+def svrl_findings(svrl: str | None) -> list[Finding]:
     """The failed assertions and successful reports of a Schematron (SVRL) report; one without
     a flag is fatal."""
     if not svrl:

@@ -1,15 +1,23 @@
 """A rendering process: reads requests on stdin, writes PDFs on stdout.
 
 Runs outside the eventlet hub (WeasyPrint is CPU-bound).  Framing, both ways: a 4-byte
-big-endian length, then the body.  A request body is JSON ``{"template", "context"}``; a
-reply body is one status byte (``0`` PDF follows, ``1`` an error message follows) and the
-payload.  Only packaged templates and assets are ever read: the URL fetcher refuses anything
-outside ``templates/``, so a document cannot make the renderer fetch from the network.
+big-endian length, then the body.  A request body is JSON ``{"template", "language",
+"context", "variant", "facturx"}`` (``variant`` ``pdf/a-3b`` for an archivable PDF;
+``facturx`` the CII XML to embed in it); a reply body is one status byte (``0`` PDF follows,
+``1`` an error message follows) and the payload.  Only packaged templates and assets are ever
+read: the URL fetcher refuses anything outside ``templates/``, so a document cannot make the
+renderer fetch from the network or read the machine's files.
+
+The process limits its own address space (``--memory-mb``): a document that would need more
+fails with ``MemoryError`` and the service replaces the process; the service also bounds each
+render's time.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import resource
 import signal
 import struct
 import sys
@@ -34,9 +42,13 @@ def write_frame(stream: IO[bytes], body: bytes) -> None:
 
 
 def make_renderer() -> Any:
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
+    from functools import cache
+
+    from jinja2 import FileSystemLoader
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher
+
+    from services.documents import i18n
 
     class PackagedAssetsOnly(URLFetcher):
         def fetch(self, url: str, headers: Any = None) -> Any:
@@ -47,13 +59,23 @@ def make_renderer() -> Any:
                 raise ValueError(f"refusing to read {path}")
             return super().fetch(url, headers)
 
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+    loader = FileSystemLoader(TEMPLATES)
     base_url = TEMPLATES.as_uri() + "/"
 
-    def render(template: str, context: dict[str, Any]) -> bytes:
-        html = env.get_template(template).render(**context)
+    @cache
+    def environment(language: str) -> Any:
+        return i18n.environment(loader, language, autoescape=True)
+
+    def render(request: dict[str, Any]) -> bytes:
+        template = environment(i18n.language_of(request.get("language")))
+        html = template.get_template(request["template"]).render(**request["context"])
         document = HTML(string=html, base_url=base_url, url_fetcher=PackagedAssetsOnly())
-        return document.write_pdf()
+        pdf: bytes = document.write_pdf(pdf_variant=request.get("variant"))
+        if request.get("facturx"):
+            from services.common import facturx
+
+            pdf = facturx.embed(pdf, request["facturx"].encode())
+        return pdf
 
     return render
 
@@ -62,6 +84,11 @@ def main() -> None:
     # Ctrl-C reaches the whole process group; the documents service ends this process itself
     # (closing the pipe or killing it), so the interrupt is not ours to act on.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--memory-mb", type=int, default=0)
+    limit = parser.parse_args().memory_mb
+    if limit:
+        resource.setrlimit(resource.RLIMIT_AS, (limit * 1024 * 1024, limit * 1024 * 1024))
     render = make_renderer()
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     while True:
@@ -69,8 +96,12 @@ def main() -> None:
         if body is None:
             return
         try:
-            request = json.loads(body)
-            reply = b"\x00" + render(request["template"], request["context"])
+            reply = b"\x00" + render(json.loads(body))
+        except MemoryError:
+            # the address space is spent: answer what happened, then end (the service replaces
+            # the process: an interpreter that ran out of memory is not trusted further)
+            write_frame(stdout, b"\x02the document needs more memory than a renderer may use")
+            return
         except Exception:
             reply = b"\x01" + traceback.format_exc(limit=3).encode()
         try:

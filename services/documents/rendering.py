@@ -19,8 +19,6 @@ from nameko.extensions import DependencyProvider
 from services.common.config import load_settings
 from services.documents.renderer_worker import read_frame, write_frame
 
-RENDER_TIMEOUT_SECONDS = 120
-
 
 class RenderFailed(Exception):
     """The document could not be rendered (a template or content problem)."""
@@ -31,18 +29,20 @@ class RendererLost(RenderFailed):
 
 
 class RendererProcess:
-    def __init__(self) -> None:
+    def __init__(self, memory_mb: int) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "services.documents.renderer_worker"],
+            [sys.executable, "-m", "services.documents.renderer_worker", "--memory-mb", str(memory_mb)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
 
-    def render(self, template: str, context: dict[str, Any]) -> bytes:
-        write_frame(self.process.stdin, json.dumps({"template": template, "context": context}).encode())
+    def render(self, request: dict[str, Any]) -> bytes:
+        write_frame(self.process.stdin, json.dumps(request).encode())
         reply = read_frame(self.process.stdout)
         if reply is None:
             raise RendererLost("the rendering process ended unexpectedly")
+        if reply[:1] == b"\x02":  # out of memory: the process has ended itself
+            raise RendererLost(reply[1:].decode(errors="replace"))
         if reply[:1] != b"\x00":
             raise RenderFailed(reply[1:].decode(errors="replace"))
         return reply[1:]
@@ -57,22 +57,30 @@ class RendererProcess:
 
 
 class RendererPool:
-    def __init__(self, size: int) -> None:
+    """``render(template, context, language=, variant=, facturx=)`` on the next idle process;
+    one that overruns ``timeout`` seconds or runs out of memory is killed and replaced
+    (``RendererLost``)."""
+
+    def __init__(self, size: int, timeout: float = 120.0, memory_mb: int = 0) -> None:
+        self.timeout, self.memory_mb = timeout, memory_mb
         self._idle: LightQueue = LightQueue()
         self._all: list[RendererProcess] = []
         for _ in range(size):
             self._add()
 
     def _add(self) -> None:
-        process = RendererProcess()
+        process = RendererProcess(self.memory_mb)
         self._all.append(process)
         self._idle.put(process)
 
-    def render(self, template: str, context: dict[str, Any]) -> bytes:
+    def render(self, template: str, context: dict[str, Any], language: str = "en",
+               variant: str | None = None, facturx: str | None = None) -> bytes:
+        request = {"template": template, "context": context, "language": language,
+                   "variant": variant, "facturx": facturx}
         process: RendererProcess = self._idle.get()
         try:
-            with eventlet.Timeout(RENDER_TIMEOUT_SECONDS, RendererLost("rendering timed out")):
-                pdf = process.render(template, context)
+            with eventlet.Timeout(self.timeout, RendererLost("rendering timed out")):
+                pdf = process.render(request)
         except RendererLost:
             self._replace(process)
             raise
@@ -97,13 +105,15 @@ class RendererPool:
 
 
 class Renderer(DependencyProvider):
-    """Gives workers ``render(template, context) -> bytes``."""
+    """Gives workers the pool's ``render(template, context, ...) -> bytes``."""
 
     def setup(self) -> None:
         self.pool: RendererPool | None = None
 
     def start(self) -> None:
-        self.pool = RendererPool(load_settings().renderer_processes)
+        settings = load_settings()
+        self.pool = RendererPool(settings.renderer_processes, settings.render_timeout,
+                                 settings.render_memory_mb)
 
     def stop(self) -> None:
         if self.pool is not None:

@@ -9,7 +9,6 @@ import logging
 import smtplib
 import uuid
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select, update
@@ -79,7 +78,7 @@ class DocumentsService(Pingable):
         if self._find(INVOICE, invoice.id) is not None:
             return  # already produced (a redelivery)
         try:
-            pdf = self.render("invoice.html", invoice_context(invoice))
+            pdf = self.render("invoice.html", invoice_context(invoice), language=invoice.language)
         except RendererLost as exc:
             raise ServiceUnavailable(str(exc)) from exc  # requeued: try again later
         except RenderFailed as exc:
@@ -251,45 +250,9 @@ class DocumentsService(Pingable):
                 )
 
 
-LABELS: dict[str, dict[str, str]] = {
-    "en": {"invoice": "Invoice", "credit_note": "Credit note", "number": "Number",
-           "issue_date": "Issue date", "supply_date": "Date of supply", "due_date": "Due date",
-           "credits": "Credits invoice", "po": "Your PO number", "reference": "Payment reference",
-           "seller": "Seller", "buyer": "Buyer", "org": "Org. no.", "vat_id": "VAT no.",
-           "reason": "Reason", "description": "Description", "quantity": "Qty",
-           "unit_price": "Unit price", "vat": "VAT", "net": "Net", "vat_category": "VAT category",
-           "lines_net": "Lines net", "voucher": "Paid by voucher", "taxable": "Taxable amount",
-           "total": "Total", "prepaid": "Paid", "rounding": "Rounding", "due": "Amount due",
-           "terms_invoice": "Paid in advance from the account balance; nothing is due.",
-           "terms_credit_note": "Refunded to the account balance; nothing is due."},
-    "sv": {"invoice": "Faktura", "credit_note": "Kreditfaktura", "number": "Nummer",
-           "issue_date": "Fakturadatum", "supply_date": "Leveransdatum", "due_date": "Förfallodatum",
-           "credits": "Krediterar faktura", "po": "Ert ordernummer", "reference": "Betalningsreferens",
-           "seller": "Säljare", "buyer": "Köpare", "org": "Org.nr", "vat_id": "Momsreg.nr",
-           "reason": "Orsak", "description": "Beskrivning", "quantity": "Antal",
-           "unit_price": "À-pris", "vat": "Moms", "net": "Netto", "vat_category": "Momskategori",
-           "lines_net": "Summa rader", "voucher": "Betalt med värdebevis",
-           "taxable": "Momspliktigt belopp", "total": "Totalt", "prepaid": "Betalt",
-           "rounding": "Öresavrundning", "due": "Att betala",
-           "terms_invoice": "Betald i förskott från kontosaldot; inget att betala.",
-           "terms_credit_note": "Återbetalad till kontosaldot; inget att betala."},
-    "ru": {"invoice": "Счёт", "credit_note": "Кредит-нота", "number": "Номер",
-           "issue_date": "Дата выставления", "supply_date": "Дата поставки", "due_date": "Срок оплаты",
-           "credits": "К счёту", "po": "Ваш номер заказа", "reference": "Назначение платежа",
-           "seller": "Продавец", "buyer": "Покупатель", "org": "Рег. номер", "vat_id": "НДС номер",
-           "reason": "Причина", "description": "Наименование", "quantity": "Кол-во",
-           "unit_price": "Цена", "vat": "НДС", "net": "Без НДС", "vat_category": "Категория НДС",
-           "lines_net": "Сумма строк", "voucher": "Оплачено ваучером",
-           "taxable": "Облагаемая сумма", "total": "Итого", "prepaid": "Оплачено",
-           "rounding": "Округление", "due": "К оплате",
-           "terms_invoice": "Оплачено авансом с баланса счёта; к оплате ничего.",
-           "terms_credit_note": "Возвращено на баланс счёта; к оплате ничего."},
-}
-
-
 def invoice_context(invoice: InvoiceOut) -> dict[str, Any]:
-    """The template's view: amounts as plain strings in the document's one currency, and the
-    labels in the buyer's language."""
+    """The template's view: amounts as plain decimal strings in the document's one currency
+    (the template formats them in the buyer's language)."""
     context = invoice.wire()
     context["currency"] = invoice.total.currency
     for field in ("net", "vat", "total", "lines_net", "allowances", "prepaid", "rounding",
@@ -303,14 +266,18 @@ def invoice_context(invoice: InvoiceOut) -> dict[str, Any]:
     for line in context["lines"]:
         for field in ("unit_price", "net", "vat", "gross"):
             line[field] = line[field]["amount"]
-        line["vat_percent"] = format(Decimal(line["vat_rate"]).normalize(), "f")
     for group in context["vat_breakdown"]:
         for field in ("lines_net", "allowance", "taxable", "vat"):
             group[field] = group[field]["amount"]
-        group["rate_percent"] = format(Decimal(group["rate"]).normalize(), "f")
-    labels = LABELS.get(invoice.language, LABELS["en"])
-    return {"invoice": context, "t": {**labels, "title": labels[invoice.kind],
-                                      "terms": labels[f"terms_{invoice.kind}"]}}
+    return {"invoice": context, "seller": context["seller"],
+            "recipient_lines": invoice.mailing_address or address_lines(invoice.buyer)}
+
+
+def address_lines(party: Any) -> list[str]:
+    """A party's postal address as the envelope window prints it."""
+    lines = [party.name, party.street, " ".join(filter(None, [party.postal_code, party.city])),
+             party.country]
+    return [line for line in lines if line] if party.street else [party.name, party.address or ""]
 
 
 def document_out(document: Document) -> DocumentOut:
