@@ -15,9 +15,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, Response, UploadFile
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator
+from starlette.concurrency import run_in_threadpool
 
 from gateway import card_simulator, idempotency, schemas
 from gateway.auth import Principal
@@ -26,6 +27,7 @@ from gateway.validation import AMOUNT_PATTERN, CheckedRoute, check_text, forbidd
 from services.common import errors
 from services.common.contracts import (
     AccountOut,
+    FileOut,
     InvoiceableOrderOut,
     InvoiceApplicationOut,
     InvoiceOut,
@@ -34,6 +36,7 @@ from services.common.contracts import (
     PaymentInvoiceOut,
     PrincipalOut,
     ProductOut,
+    ReportOut,
     utcnow,
 )
 from services.common.errors import NotFound, PayloadTooLarge
@@ -1269,6 +1272,102 @@ async def set_access_point_simulator(request: Request, body: schemas.AccessPoint
                                      me: Principal = Depends(operator)) -> Any:
     """How the built-in e-invoice access point answers from now on."""
     return await call(request, "invoicing", "set_access_point_simulator", body.outcome)
+
+
+# -- reports and the Files centre ---------------------------------------------------------------------
+
+
+@router.post("/reports", status_code=202, tags=["documents"], response_model=ReportOut,
+             responses=responses(*WRITE))
+async def request_report(request: Request, body: schemas.ReportIn, me: Principal = Depends(principal),
+                         key: str | None = IdempotencyKey) -> JSONResponse:
+    """Ask for a report; it is produced in the background (`GET /reports/{id}` follows it),
+    mailed when ready — attached, or linked when large — whatever the notifications switch
+    says, and listed in `GET /files`.  A period reaching back further than the report allows
+    is 422 `period_too_long` with the allowed range in `details` (`max_from`, `to`)."""
+    account_id = me.own_account()
+    data = body.model_dump(mode="json")
+
+    async def handler() -> tuple[int, Any]:
+        return 202, await call(request, "documents", "request_report", {
+            "account_id": account_id, "request_key": request_key(me, key), "email": me.email,
+            "kind": body.kind, "format": body.format, "period_from": data["period_from"],
+            "period_to": data["to"], "shipment_ids": body.shipment_ids, "order_id": body.order_id,
+            "layout": body.layout})
+
+    return await once(request, me.user_id, key, data, handler)
+
+
+@router.get("/reports", tags=["documents"], response_model=schemas.Page[ReportOut],
+            responses=responses(*SIGNED_IN, 422))
+async def list_reports(request: Request, me: Principal = Depends(principal), limit: int | None = Limit,
+                       cursor: str | None = Cursor) -> Response:
+    return await relay(request, "documents", "list_reports", me.own_account(), limit, cursor)
+
+
+@router.get("/reports/{report_id}", tags=["documents"], response_model=ReportOut,
+            responses=responses(*READ_ONE))
+async def get_report(request: Request, report_id: str, me: Principal = Depends(principal)) -> Response:
+    """`queued` → `running` (`progress` 0–100) → `ready` (`file_id`) or `failed` (`error`)."""
+    return await relay(request, "documents", "get_report", me.own_account(), report_id)
+
+
+@router.get("/files", tags=["documents"], response_model=schemas.Page[FileOut],
+            responses=responses(*SIGNED_IN, 422))
+async def list_files(request: Request, me: Principal = Depends(principal), limit: int | None = Limit,
+                     cursor: str | None = Cursor) -> Response:
+    """The Files centre: issued invoices and credit notes, and reports' files (kept
+    `FILES_RETENTION_DAYS`), newest first."""
+    return await relay(request, "documents", "list_files", me.own_account(), limit, cursor)
+
+
+@router.get("/files/{file_id}", tags=["documents"], response_model=FileOut, responses=responses(*READ_ONE))
+async def get_file(request: Request, file_id: str, me: Principal = Depends(principal)) -> Response:
+    return await relay(request, "documents", "get_file", me.own_account(), file_id)
+
+
+FILE_CONTENT: dict[int | str, dict[str, Any]] = {200: {"content": {"application/pdf": {}, "text/csv": {}},
+                      "description": "the file's bytes, streamed"}}
+
+
+@router.get("/files/{file_id}/content", tags=["documents"], response_class=Response,
+            responses={**FILE_CONTENT, **responses(*READ_ONE, 410)})
+async def file_content(request: Request, file_id: str, me: Principal = Depends(principal)) -> Response:
+    """The file's bytes, streamed from the file store (checked against their checksum)."""
+    return await stream_file(request, me.own_account(), file_id)
+
+
+@router.get("/admin/files/{file_id}/content", tags=["operator"], response_class=Response,
+            responses={**FILE_CONTENT, **responses(*READ_ONE, 403, 410)})
+async def any_file_content(request: Request, file_id: str, me: Principal = Depends(operator)) -> Response:
+    return await stream_file(request, None, file_id)
+
+
+@router.get("/admin/reports/receivables", tags=["operator"], responses=responses(*SIGNED_IN, 403, 422))
+async def all_receivables(request: Request, me: Principal = Depends(operator), limit: int | None = Limit,
+                          cursor: str | None = Cursor) -> Response:
+    """Every account's receivables today: balances, open payment invoices and what is owed in
+    the ageing buckets `current`, `1_30`, `31_60`, `61_90`, `over_90` (days past due)."""
+    return await relay(request, "billing", "receivables", None, None, limit, cursor)
+
+
+async def stream_file(request: Request, account_id: str | None, file_id: str) -> Response:
+    """A file the documents service says this account may have, read from the shared store in
+    chunks: a small one is checked whole before the first byte goes out (a damaged one is a
+    clear 410 `file_corrupt`); a large one is checked as it streams and, damaged, is cut short
+    — a client never receives it as complete."""
+    found = await call(request, "documents", "locate_file", account_id, file_id)
+    store = request.app.state.file_store
+    headers = {"Content-Disposition": f'attachment; filename="{found["filename"]}"',
+               "Content-Length": str(found["size"])}
+    if found["size"] <= WHOLE_FILE_BYTES:
+        content = await run_in_threadpool(store.get, found["path"], found["sha256"])
+        return Response(content, media_type=found["content_type"], headers=headers)
+    return StreamingResponse(store.chunks(found["path"], found["sha256"]),
+                             media_type=found["content_type"], headers=headers)
+
+
+WHOLE_FILE_BYTES = 8 * 1024 * 1024
 
 
 # -- route order ------------------------------------------------------------------------------------

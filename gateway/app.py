@@ -26,6 +26,7 @@ from gateway.idempotency import IdempotencyStore
 from gateway.rpc import Services
 from services.common.config import SERVICE_NAMES, Settings, load_settings
 from services.common.errors import BusinessError
+from services.documents import filestore
 
 HEALTH_TIMEOUT_SECONDS = 3.0
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -154,6 +155,7 @@ def create_app(settings: Settings | None = None, services: Any = None) -> FastAP
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
+        app.state.file_store = filestore.FileStore(settings.files_dir)  # downloads read it
         app.state.services = services or Services(settings.amqp_uri, settings.rpc_timeout)
         await app.state.services.start()
         app.state.tokens = Tokens(settings.secret_key or "", settings.token_ttl_seconds)

@@ -110,6 +110,10 @@ STATUS: dict[type[e.BusinessError], int] = {
     e.LetterNotQueued: 409,
     e.DocumentNotReady: 409,
     e.DocumentFailed: 409,
+    e.PeriodTooLong: 422,
+    e.OrderNotShipped: 409,
+    e.ShipmentNotPacked: 409,
+    e.FileCorrupt: 410,
     AuthenticationRequired: 401,
     Forbidden: 403,
     IdempotencyKeyReused: 422,
@@ -143,6 +147,7 @@ MEANING = {
     422: "validation_error (details name each field), idempotency_key_reused, or a business "
          "rule's code",
     429: "too_many_attempts (retry after Retry-After)",
+    410: "file_corrupt: the stored file no longer matches its checksum (ask for the document again)",
     502: "service_error: a service failed unexpectedly",
     503: "service_unavailable: a service or the broker is away (retry after Retry-After)",
     504: "service_timeout: a service did not answer in time; the request may still complete, "

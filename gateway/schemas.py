@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, Field, StrictBool, StrictInt, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 from gateway.validation import Body, MoneyIn, PositiveMoneyIn, StrictQuantity
 from services.common.contracts import (
@@ -343,3 +343,24 @@ class DecisionIn(Body):
     decision: Literal["matched", "rejected"]
     reason: str | None = Field(None, max_length=2000, description="required with rejected")
     bank_transaction_id: str | None = Field(None, max_length=36)
+
+
+class ReportIn(Body):
+    """A report to produce (seed 003's Documents): ``receivables`` as of today;
+    ``settlements`` for a period from at most a year back; ``sales`` and ``realizations`` from
+    at most half a year back; ``packing_list`` for chosen shipments in a ``layout``;
+    ``inventory_certificates`` for a shipped order."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    kind: Literal["receivables", "settlements", "sales", "realizations", "packing_list",
+                  "inventory_certificates"]
+    format: Literal["pdf", "csv"] = "pdf"
+    period_from: date | None = Field(None, alias="from", description="first day, YYYY-MM-DD")
+    to: date | None = Field(None, description="last day, YYYY-MM-DD (at most today)")
+    shipment_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        None, min_length=1, max_length=100, description="packing lists: the shipments")
+    order_id: str | None = Field(None, min_length=1, max_length=64,
+                                 description="inventory and certificates: the shipped order")
+    layout: Literal["by_article", "box_nomenclature", "box_characteristic"] | None = Field(
+        None, description="packing lists (default by_article)")

@@ -19,7 +19,10 @@ Entries are never changed: a correction is a new entry (``reversal``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
+from services.common.contracts import MoneyOut
 from services.common.errors import InsufficientFunds, InvalidRequest
 from services.common.money import Money
 
@@ -190,3 +193,47 @@ def balanced(legs: list[Leg]) -> list[Leg]:
         if sum(leg.amount.minor for leg in legs if leg.amount.currency == currency) != 0:
             raise ValueError("a journal entry's postings must sum to zero in each currency")
     return legs
+
+
+# -- receivables --------------------------------------------------------------------------------
+
+AGEING = (("current", 0), ("1_30", 30), ("31_60", 60), ("61_90", 90), ("over_90", None))
+
+
+def ageing_bucket(days_overdue: int) -> str:
+    """The bucket of an amount ``days_overdue`` past its due date (0 or less: current)."""
+    for bucket, upto in AGEING:
+        if upto is None or days_overdue <= upto:
+            return bucket
+    raise AssertionError("unreachable")
+
+
+def receivable(account_id: str, name: str, currency: str, cash: Money, voucher: Money,
+               payables: list[Any], today: date) -> dict[str, Any]:
+    """One account's receivables as of ``today``: it owes its open payment invoices' remains
+    and a negative cash balance (due at once); it is owed a positive cash balance and its
+    voucher balance (prepaid, spent on orders)."""
+    buckets = {bucket: 0 for bucket, _ in AGEING}
+    invoices = []
+    for payable in payables:
+        remaining = payable.total_minor - payable.paid_minor
+        overdue = (today - payable.due_on).days
+        buckets[ageing_bucket(overdue)] += remaining
+        invoices.append({"number": payable.number, "due_date": payable.due_on.isoformat(),
+                         "issue_date": payable.opened_at.date().isoformat(),
+                         "days_overdue": max(overdue, 0), "bucket": ageing_bucket(overdue),
+                         "total": _wire(payable.total_minor, currency),
+                         "remaining": _wire(remaining, currency)})
+    if cash.minor < 0:
+        buckets["current"] += -cash.minor
+    owes = sum(buckets.values())
+    return {"account_id": account_id, "name": name, "currency": currency,
+            "cash_balance": _wire(cash.minor, currency), "voucher_balance": _wire(voucher.minor, currency),
+            "owes": _wire(owes, currency),
+            "owed": _wire(max(cash.minor, 0) + max(voucher.minor, 0), currency),
+            "buckets": {bucket: _wire(minor, currency) for bucket, minor in buckets.items()},
+            "invoices": invoices}
+
+
+def _wire(minor: int, currency: str) -> dict[str, Any]:
+    return MoneyOut.minor(minor, currency).wire()

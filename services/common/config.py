@@ -113,7 +113,16 @@ class Settings(BaseSettings):
 
     renderer_processes: int = Field(2, ge=1, le=16)
     render_timeout: float = Field(120.0, gt=0, description="seconds one document may take to render")
-    render_memory_mb: int = Field(1024, ge=0, description="address space of a renderer process (0: unlimited)")
+    render_memory_mb: int = Field(1024, ge=0,
+                                  description="address space of a renderer process (0: unlimited)")
+    report_interval: float = Field(1.0, gt=0, description="seconds between looks for queued reports")
+    report_lease_seconds: float = Field(60.0, gt=0, description="a running report unheard of this long "
+                                        "(its process died) is taken up again")
+    report_attempts: int = Field(3, ge=1, le=20, description="tries of a report before it fails")
+    report_attach_max_bytes: int = Field(5 * 1024 * 1024, ge=0, description="a ready report larger "
+                                         "than this is mailed as a link, not attached")
+    files_retention_days: float = Field(30, gt=0, description="days a report's file is kept")
+    files_sweep_interval: float = Field(3600.0, gt=0, description="seconds between removals of expired files")
     hub_blocking_detection: float = Field(0.0, ge=0, description="seconds; 0 is off")
 
     seller_name: str = "Nimbus Cloud AB"

@@ -636,6 +636,55 @@ class DocumentOut(Contract):
     content_b64: str | None = None
 
 
+ReportKind = Literal["receivables", "settlements", "sales", "realizations", "packing_list",
+                     "inventory_certificates"]
+
+
+class ReportRequest(Contract):
+    """A report asked for by a customer's user (``email``: theirs, where it goes when the
+    account gave no mailing e-mail); ``request_key`` makes a repeat answer the first job."""
+
+    account_id: str
+    request_key: str = Field(min_length=1, max_length=200)
+    email: str | None = None
+    kind: ReportKind
+    format: Literal["pdf", "csv"] = "pdf"
+    period_from: str | None = None
+    period_to: str | None = None
+    shipment_ids: list[str] | None = None
+    order_id: str | None = None
+    layout: str | None = None
+
+
+class ReportOut(Contract):
+    """A report job: ``queued`` → ``running`` (``progress`` 0–100) → ``ready`` (its file is
+    ``file_id``) or ``failed`` (``error`` says why)."""
+
+    id: str
+    kind: str
+    format: str
+    status: Literal["queued", "running", "ready", "failed"]
+    progress: int
+    parameters: dict[str, Any]
+    file_id: str | None
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class FileOut(Contract):
+    """A file in the Files centre: an issued document or a report's file."""
+
+    id: str
+    kind: str
+    filename: str
+    content_type: str
+    size: int
+    period: dict[str, str | None] | None
+    created_at: datetime
+    expires_at: datetime | None
+
+
 # -- events -----------------------------------------------------------------------------------
 
 

@@ -133,6 +133,38 @@ def _party(parent: Any, tag: str, party: PartySnapshot, with_vat: bool) -> None:
         _text(_el(element, CAC, "Contact"), "ElectronicMail", party.email)
 
 
+@dataclass(frozen=True)
+class Totals:
+    """The document totals every syntax carries: BT-106, BT-107, BT-113, BT-114 and BT-115."""
+
+    lines_net: Decimal
+    allowances: Decimal
+    prepaid: Decimal
+    rounding: Decimal
+    due: Decimal
+
+
+def totals_of(invoice: InvoiceOut) -> Totals:
+    """The snapshot's totals; a document issued before its snapshot kept them has them derived
+    as the domain derives them (lines summed, nothing allowed, prepaid or rounded)."""
+    zero = Decimal(0)
+    prepaid = invoice.prepaid.amount if invoice.prepaid else zero
+    rounding = invoice.rounding.amount if invoice.rounding else zero
+    return Totals(
+        lines_net=invoice.lines_net.amount if invoice.lines_net else sum(
+            (line.net.amount for line in invoice.lines), zero),
+        allowances=invoice.allowances.amount if invoice.allowances else zero,
+        prepaid=prepaid, rounding=rounding,
+        due=invoice.amount_due.amount if invoice.amount_due else (
+            invoice.total.amount - prepaid + rounding))
+
+
+def buyer_reference(invoice: InvoiceOut) -> str | None:
+    """BT-10 (Peppol R003 wants it or an order reference): the PO number, else the first order."""
+    order_ids = invoice.order_ids or list(dict.fromkeys(line.order_id for line in invoice.lines))
+    return invoice.po_numbers[0] if invoice.po_numbers else order_ids[0] if order_ids else None
+
+
 def ubl(invoice: InvoiceOut) -> bytes:
     """The document as Peppol BIS Billing 3.0 UBL (UTF-8, with the XML declaration): an
     ``Invoice`` (type 380) or, for a credit note, a ``CreditNote`` (type 381) referring to the
@@ -144,7 +176,6 @@ def ubl(invoice: InvoiceOut) -> bytes:
     root = etree.Element(f"{{{root_ns}}}{root_tag}", nsmap={None: root_ns, "cac": CAC, "cbc": CBC})
     categories = {line.vat_category for line in invoice.lines}
     outside_scope_only = categories == {"O"}  # BR-O-02: then no VAT number at all
-    order_ids = invoice.order_ids or list(dict.fromkeys(line.order_id for line in invoice.lines))
 
     _text(root, "CustomizationID", CUSTOMIZATION_ID)
     _text(root, "ProfileID", PROFILE_ID)
@@ -157,9 +188,7 @@ def ubl(invoice: InvoiceOut) -> bytes:
     if len(invoice.po_numbers) > 1:
         _text(root, "Note", "PO numbers: " + ", ".join(invoice.po_numbers))
     _text(root, "DocumentCurrencyCode", currency)
-    # BT-10 (Peppol R003 wants it or an order reference): the PO number, else the first order
-    _text(root, "BuyerReference", invoice.po_numbers[0] if invoice.po_numbers
-          else order_ids[0] if order_ids else None)
+    _text(root, "BuyerReference", buyer_reference(invoice))
     if invoice.po_numbers:
         _text(_el(root, CAC, "OrderReference"), "ID", invoice.po_numbers[0])
     if credit and invoice.credited_invoice_number:
@@ -202,24 +231,17 @@ def ubl(invoice: InvoiceOut) -> bytes:
         write.tax_category(subtotal, "TaxCategory", group.category, group.rate,
                            (group.exemption_reason_code, group.exemption_reason))
 
-    zero = Decimal(0)
-    lines_net = invoice.lines_net.amount if invoice.lines_net else sum(
-        (line.net.amount for line in invoice.lines), zero)
-    allowances = invoice.allowances.amount if invoice.allowances else zero
-    prepaid = invoice.prepaid.amount if invoice.prepaid else zero
-    rounding = invoice.rounding.amount if invoice.rounding else zero
-    due = invoice.amount_due.amount if invoice.amount_due else (
-        invoice.total.amount - prepaid + rounding)
+    amounts = totals_of(invoice)
     totals = _el(root, CAC, "LegalMonetaryTotal")
-    write.amount(totals, "LineExtensionAmount", lines_net)
+    write.amount(totals, "LineExtensionAmount", amounts.lines_net)
     write.amount(totals, "TaxExclusiveAmount", invoice.net)
     write.amount(totals, "TaxInclusiveAmount", invoice.total)
-    if allowances > 0:
-        write.amount(totals, "AllowanceTotalAmount", allowances)
-    write.amount(totals, "PrepaidAmount", prepaid)
-    if rounding != 0:
-        write.amount(totals, "PayableRoundingAmount", rounding)
-    write.amount(totals, "PayableAmount", due)
+    if amounts.allowances > 0:
+        write.amount(totals, "AllowanceTotalAmount", amounts.allowances)
+    write.amount(totals, "PrepaidAmount", amounts.prepaid)
+    if amounts.rounding != 0:
+        write.amount(totals, "PayableRoundingAmount", amounts.rounding)
+    write.amount(totals, "PayableAmount", amounts.due)
 
     for number, line in enumerate(invoice.lines, start=1):
         element = _el(root, CAC, "CreditNoteLine" if credit else "InvoiceLine")
@@ -260,6 +282,18 @@ def rejections(findings: Iterable[Finding]) -> list[str]:
 
 def _parser() -> Any:
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+
+
+def parse_untrusted(xml: bytes) -> tuple[Any, list[Finding]]:
+    """The document's tree, or (``None`` and) why it is refused before any check: not
+    well-formed, or carrying a DOCTYPE (entities and DTDs are never read)."""
+    try:
+        doc = etree.fromstring(xml, _parser()).getroottree()
+    except etree.XMLSyntaxError as error:
+        return None, [Finding("XML", "fatal", "", f"not well-formed XML: {error}")]
+    if doc.docinfo.doctype:
+        return None, [Finding("XML", "fatal", "", "a document with a DOCTYPE is refused")]
+    return doc, []
 
 
 _processor: Any = None
@@ -326,12 +360,9 @@ class Validator:
         rules are configured, the EN 16931 rules, then the Peppol rules.  An empty list is a
         document that passed everything."""
         self.prepare()
-        try:
-            doc = etree.fromstring(xml, _parser()).getroottree()
-        except etree.XMLSyntaxError as error:
-            return [Finding("XML", "fatal", "", f"not well-formed XML: {error}")]
-        if doc.docinfo.doctype:
-            return [Finding("XML", "fatal", "", "a document with a DOCTYPE is refused")]
+        doc, refused = parse_untrusted(xml)
+        if refused:
+            return refused
         root = ROOTS.get(doc.getroot().tag)
         if root is None:
             return [Finding("XML", "fatal", "/", f"not a UBL Invoice or CreditNote: {doc.getroot().tag}")]

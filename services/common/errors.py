@@ -376,3 +376,32 @@ class DocumentNotReady(BusinessError):
 class DocumentFailed(BusinessError):
     code = "document_failed"
     default_message = "the document could not be produced"
+
+
+@shared
+class PeriodTooLong(BusinessError):
+    """A report's period reaches further back than the report allows (``details``: the
+    earliest ``max_from`` and the latest ``to`` it takes)."""
+
+    code = "period_too_long"
+    default_message = "the period reaches further back than this report allows"
+
+
+@shared
+class OrderNotShipped(BusinessError):
+    code = "order_not_shipped"
+    default_message = "the order has not been shipped yet"
+
+
+@shared
+class ShipmentNotPacked(BusinessError):
+    code = "shipment_not_packed"
+    default_message = "a packing list needs shipments that are packed into boxes"
+
+
+@shared
+class FileCorrupt(BusinessError):
+    """The stored bytes no longer match their checksum: the file is not served."""
+
+    code = "file_corrupt"
+    default_message = "the stored file is damaged; ask for the document again"

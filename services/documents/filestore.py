@@ -1,46 +1,101 @@
 """The file store: documents' bytes on a local (or mounted, shared) directory.
 
-Files are written to a temporary name and renamed, so a reader never sees half a file.
+Content-addressed: a file lives at ``<sha256[:2]>/<sha256>``, so the same bytes are stored
+once and a name says what it must contain — every read checks it (``FileCorrupt`` otherwise).
+Files are written to a temporary name and renamed, so a reader never sees half a file; a large
+one is written in chunks as it is produced (``writer``) and read in chunks (``chunks``), so no
+process ever holds a whole report.  The gateway reads the same store for downloads (the
+documents service says which file an account may have); another store (an object store) would
+implement the same four operations.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from nameko.extensions import DependencyProvider
+from services.common.errors import FileCorrupt
 
-from services.common.config import load_settings
+CHUNK = 256 * 1024
+
+
+class StoredFile:
+    """What ``put`` and ``writer`` leave behind: where the bytes are, how many, their hash."""
+
+    def __init__(self, path: str, size: int, sha256: str) -> None:
+        self.path, self.size, self.sha256 = path, size, sha256
+
+
+class Writer:
+    """Bytes written in parts, hashed as they come; ``stored`` once the block ends."""
+
+    def __init__(self, store: FileStore) -> None:
+        self._store = store
+        self._digest = hashlib.sha256()
+        self._size = 0
+        store.root.mkdir(parents=True, exist_ok=True)
+        self._temporary = store.root / f".incoming.{os.getpid()}.{uuid.uuid4().hex}.tmp"
+        self._file: IO[bytes] = self._temporary.open("wb")
+        self.stored: StoredFile | None = None
+
+    def write(self, part: bytes) -> None:
+        self._file.write(part)
+        self._digest.update(part)
+        self._size += len(part)
+
+    def __enter__(self) -> Writer:
+        return self
+
+    def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
+        self._file.close()
+        if kind is not None:
+            self._temporary.unlink(missing_ok=True)
+            return
+        sha256 = self._digest.hexdigest()
+        relative = f"{sha256[:2]}/{sha256}"
+        target = self._store.resolve(relative)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self._temporary, target)
+        self.stored = StoredFile(relative, self._size, sha256)
 
 
 class FileStore:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def put(self, relative: str, content: bytes) -> tuple[str, int, str]:
-        """Store ``content``; returns (relative path, size, sha256)."""
-        target = self._resolve(relative)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        temporary.write_bytes(content)
-        os.replace(temporary, target)
-        return relative, len(content), hashlib.sha256(content).hexdigest()
+    def put(self, content: bytes) -> StoredFile:
+        with self.writer() as writer:
+            writer.write(content)
+        assert writer.stored is not None
+        return writer.stored
 
-    def get(self, relative: str) -> bytes:
-        return self._resolve(relative).read_bytes()
+    def writer(self) -> Writer:
+        return Writer(self)
 
-    def _resolve(self, relative: str) -> Path:
+    def get(self, relative: str, sha256: str | None) -> bytes:
+        """The whole file, checked against its hash (``None``: a file stored before hashes)."""
+        return b"".join(self.chunks(relative, sha256))
+
+    def chunks(self, relative: str, sha256: str | None) -> Iterator[bytes]:
+        """The file in chunks; the last is followed by the check, so a damaged file raises
+        ``FileCorrupt`` before its stream ends — a reader never takes it as whole."""
+        digest = hashlib.sha256()
+        with self.resolve(relative).open("rb") as stored:
+            while part := stored.read(CHUNK):
+                digest.update(part)
+                yield part
+        if sha256 is not None and digest.hexdigest() != sha256:
+            raise FileCorrupt(details={"path": relative})
+
+    def remove(self, relative: str) -> None:
+        self.resolve(relative).unlink(missing_ok=True)
+
+    def resolve(self, relative: str) -> Path:
         path = (self.root / relative).resolve()
         if self.root.resolve() not in path.parents:
             raise ValueError(f"{relative!r} is outside the file store")
         return path
-
-
-class Files(DependencyProvider):
-    def setup(self) -> None:
-        self.store = FileStore(load_settings().files_dir)
-
-    def get_dependency(self, worker_ctx: Any) -> FileStore:
-        return self.store

@@ -73,7 +73,8 @@ class Formats:
     """Babel's formatting in one language, as template filters."""
 
     def __init__(self, language: str) -> None:
-        self.locale = Locale.parse(LOCALES[language_of(language)])
+        self.language = language_of(language)
+        self.locale = Locale.parse(LOCALES[self.language])
 
     def money(self, amount: Any, currency: str) -> str:
         """``125,00 €`` — the amount in the currency, as the locale writes it."""
@@ -89,9 +90,24 @@ class Formats:
     def day(self, value: Any, style: str = "medium") -> str:
         return format_date(_date(value), format=style, locale=self.locale)
 
+    def cell(self, value: Any, kind: str = "text") -> str:
+        """A report's cell: ``{"message": ...}`` is ours to translate; money, dates and
+        numbers are formatted; anything else is the customer's text, printed as it is."""
+        if value is None or value == "":
+            return ""
+        if isinstance(value, dict) and "message" in value:
+            return str(translations(self.language).ugettext(value["message"]))
+        if kind == "money":
+            return self.money(value["amount"], value["currency"])
+        if kind == "date":
+            return self.day(value)
+        if kind == "number":
+            return self.number(value)
+        return str(value)
+
     def filters(self) -> dict[str, Any]:
         return {"money": self.money, "amount": self.amount, "number": self.number,
-                "day": self.day}
+                "day": self.day, "cell": self.cell}
 
 
 def environment(loader: BaseLoader, language: str, autoescape: bool) -> Environment:

@@ -6,10 +6,13 @@ and a recorded outcome.
 * Sending happens after that commit: at once, and again by a periodic sweep for mails whose
   earlier attempt failed.  A transient failure (the relay unreachable, a 4xx answer) is retried
   after a doubling pause, ``MAIL_RETRY_LIMIT`` times; a permanent one (5xx) fails at once.
-* Templates are ``templates/mail/<name>.<language>.html`` with three blocks: ``subject`` and
-  ``text`` (rendered without HTML escaping) and ``html`` (escaped).  Undefined values are errors.
-  The subject is folded onto one line and the recipient has no whitespace, so customer text
-  cannot add headers.
+* Each mail is one template, ``templates/mail/<name>.html``, with three blocks: ``subject`` and
+  ``text`` (rendered without HTML escaping) and ``html`` (escaped).  Its sentences are English
+  gettext messages translated by the catalogues of ``i18n``, and amounts and dates arrive raw
+  and are written by the reader's locale (``money``, ``day``); requesters send facts (a
+  document's ``kind``, a status), never text of their own in some language.  Undefined values
+  are errors.  The subject is folded onto one line and the recipient has no whitespace, so
+  customer text cannot add headers.
 """
 
 from __future__ import annotations
@@ -21,9 +24,11 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import BaseLoader, Environment, FileSystemLoader
+from markupsafe import Markup
 
 from services.common.config import Settings
+from services.documents import i18n
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "mail"
 
@@ -40,23 +45,41 @@ class RenderedMail:
 
 
 class MailTemplates:
+    """The mail templates in each language: an escaping environment for the ``html`` block and
+    a plain one for ``subject`` and ``text``; a language without a catalogue reads English."""
+
     def __init__(self, directory: Path = TEMPLATES) -> None:
         loader = FileSystemLoader(directory)
-        self._escaped = Environment(loader=loader, autoescape=True, undefined=StrictUndefined)
-        self._plain = Environment(loader=loader, autoescape=False, undefined=StrictUndefined)
+        self._environments = {language: (_environment(loader, language, autoescape=True),
+                                         _environment(loader, language, autoescape=False))
+                              for language in i18n.LANGUAGES}
 
     def render(self, template: str, language: str, context: dict[str, Any]) -> RenderedMail:
-        name = f"{template}.{language}.html"
+        escaped, plain = self._environments[i18n.language_of(language)]
+        name = f"{template}.html"
         return RenderedMail(
-            subject=" ".join(self._block(self._plain, name, "subject", context).split()),
-            text=self._block(self._plain, name, "text", context).strip() + "\n",
-            html=self._block(self._escaped, name, "html", context).strip(),
+            subject=" ".join(self._block(plain, name, "subject", context).split()),
+            text=self._block(plain, name, "text", context).strip() + "\n",
+            html=self._block(escaped, name, "html", context).strip(),
         )
 
     @staticmethod
     def _block(env: Environment, name: str, block: str, context: dict[str, Any]) -> str:
         template = env.get_template(name)
         return "".join(template.blocks[block](template.new_context(context)))
+
+
+def _environment(loader: BaseLoader, language: str, autoescape: bool) -> Environment:
+    env = i18n.environment(loader, language, autoescape)
+    # both environments compile the whole template, the html block's filter included
+    env.filters["strong"] = strong
+    return env
+
+
+def strong(value: Any) -> Markup:
+    """``<strong>value</strong>`` for an html block: a value set in bold inside a translated
+    sentence, itself escaped."""
+    return Markup("<strong>%s</strong>") % value
 
 
 class MailRefused(Exception):

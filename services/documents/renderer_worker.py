@@ -3,7 +3,8 @@
 Runs outside the eventlet hub (WeasyPrint is CPU-bound).  Framing, both ways: a 4-byte
 big-endian length, then the body.  A request body is JSON ``{"template", "language",
 "context", "variant", "facturx"}`` (``variant`` ``pdf/a-3b`` for an archivable PDF;
-``facturx`` the CII XML to embed in it); a reply body is one status byte (``0`` PDF follows,
+``facturx`` the CII XML to embed in it), or ``{"op": "merge", "parts", "target"}`` to join
+PDFs rendered in parts into one file; a reply body is one status byte (``0`` PDF follows,
 ``1`` an error message follows) and the payload.  Only packaged templates and assets are ever
 read: the URL fetcher refuses anything outside ``templates/``, so a document cannot make the
 renderer fetch from the network or read the machine's files.
@@ -67,6 +68,8 @@ def make_renderer() -> Any:
         return i18n.environment(loader, language, autoescape=True)
 
     def render(request: dict[str, Any]) -> bytes:
+        if request.get("op") == "merge":
+            return merge(request["parts"], request["target"])
         template = environment(i18n.language_of(request.get("language")))
         html = template.get_template(request["template"]).render(**request["context"])
         document = HTML(string=html, base_url=base_url, url_fetcher=PackagedAssetsOnly())
@@ -78,6 +81,18 @@ def make_renderer() -> Any:
         return pdf
 
     return render
+
+
+def merge(parts: list[str], target: str) -> bytes:
+    """Join PDFs rendered in parts into one file at ``target`` (a report's pages in order)."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for part in parts:
+        writer.append(part)
+    with open(target, "wb") as out:
+        writer.write(out)
+    return b""
 
 
 def main() -> None:

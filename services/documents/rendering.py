@@ -75,8 +75,14 @@ class RendererPool:
 
     def render(self, template: str, context: dict[str, Any], language: str = "en",
                variant: str | None = None, facturx: str | None = None) -> bytes:
-        request = {"template": template, "context": context, "language": language,
-                   "variant": variant, "facturx": facturx}
+        return self._ask({"template": template, "context": context, "language": language,
+                          "variant": variant, "facturx": facturx})
+
+    def merge(self, parts: list[str], target: str) -> None:
+        """Join the PDF files ``parts`` into ``target``, in a renderer process."""
+        self._ask({"op": "merge", "parts": parts, "target": target})
+
+    def _ask(self, request: dict[str, Any]) -> bytes:
         process: RendererProcess = self._idle.get()
         try:
             with eventlet.Timeout(self.timeout, RendererLost("rendering timed out")):
@@ -105,7 +111,7 @@ class RendererPool:
 
 
 class Renderer(DependencyProvider):
-    """Gives workers the pool's ``render(template, context, ...) -> bytes``."""
+    """Gives workers the pool: ``render(template, context, ...) -> bytes`` and ``merge``."""
 
     def setup(self) -> None:
         self.pool: RendererPool | None = None
@@ -121,6 +127,6 @@ class Renderer(DependencyProvider):
 
     kill = stop
 
-    def get_dependency(self, worker_ctx: Any) -> Any:
+    def get_dependency(self, worker_ctx: Any) -> RendererPool:
         assert self.pool is not None
-        return self.pool.render
+        return self.pool

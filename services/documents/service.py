@@ -6,18 +6,26 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import smtplib
+import tempfile
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+import eventlet
+from nameko.extensions import DependencyProvider
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import object_session
 
+from services.common import einvoice, facturx, pages
+from services.common.config import load_settings
 from services.common.contracts import (
     CreditNoteIssued,
     DocumentOut,
     DocumentReady,
+    FileOut,
     InvoiceIssued,
     InvoiceMailRequested,
     InvoiceOut,
@@ -25,13 +33,23 @@ from services.common.contracts import (
     MailRequested,
     MailSent,
     OrderMailRequested,
+    ReportOut,
+    ReportRequest,
     parse,
     utcnow,
 )
 from services.common.db import Database
-from services.common.errors import DocumentFailed, DocumentNotReady, NotFound, ServiceUnavailable
+from services.common.errors import (
+    BusinessError,
+    DocumentFailed,
+    DocumentNotReady,
+    NotFound,
+    ServiceTimeout,
+    ServiceUnavailable,
+)
 from services.common.messaging import (
     Outbox,
+    ServiceRpc,
     every,
     first_delivery,
     handles,
@@ -39,10 +57,11 @@ from services.common.messaging import (
     retry_delay,
     rpc,
 )
+from services.common.pages import newest_first
 from services.common.service import Pingable
-from services.documents import mail
-from services.documents.filestore import Files
-from services.documents.models import Document, Mail, OutboxMessage, ProcessedEvent
+from services.documents import filestore, i18n, mail, reports
+from services.documents.filestore import FileStore, StoredFile
+from services.documents.models import Document, Mail, OutboxMessage, ProcessedEvent, ReportJob
 from services.documents.rendering import Renderer, RendererLost, RenderFailed
 
 log = logging.getLogger(__name__)
@@ -53,6 +72,19 @@ class AttachmentNotReady(OSError):
 
 INVOICE = "invoice"
 PDF = "application/pdf"
+CSV = "text/csv; charset=utf-8"
+QUEUED, RUNNING, READY, FAILED = "queued", "running", "ready", "failed"  # a report job's
+PART_PAGES = 50  # a large report's PDF is rendered this many pages at a time, then joined
+
+
+class Files(DependencyProvider):
+    """Gives workers the file store."""
+
+    def setup(self) -> None:
+        self.store = FileStore(load_settings().files_dir)
+
+    def get_dependency(self, worker_ctx: Any) -> FileStore:
+        return self.store
 
 
 class DocumentsService(Pingable):
@@ -60,9 +92,12 @@ class DocumentsService(Pingable):
 
     db = Database("documents")
     outbox = Outbox("documents", OutboxMessage)
-    render = Renderer()
+    renderer = Renderer()
     files = Files()
     mail_templates = mail.MailTemplates()
+    billing = ServiceRpc("billing")
+    orders = ServiceRpc("orders")
+    invoicing = ServiceRpc("invoicing")
 
     @handles(InvoiceIssued)
     def on_invoice_issued(self, payload: dict[str, Any]) -> None:
@@ -73,20 +108,29 @@ class DocumentsService(Pingable):
         self._produce(parse(CreditNoteIssued, payload))
 
     def _produce(self, evt: InvoiceIssued | CreditNoteIssued) -> None:
-        """Render an issued invoice or credit note to PDF once, store it and announce it."""
+        """Render an issued invoice or credit note once as Factur-X — a PDF/A-3b with its EN
+        16931 CII XML inside — store it and announce it."""
         invoice = evt.invoice
         if self._find(INVOICE, invoice.id) is not None:
             return  # already produced (a redelivery)
+        xml = facturx.cii(invoice)
+        findings = einvoice.rejections(facturx.cii_validator(None).check(xml))
         try:
-            pdf = self.render("invoice.html", invoice_context(invoice), language=invoice.language)
+            pdf = self.renderer.render("invoice.html", invoice_context(invoice), language=invoice.language,
+                                       variant="pdf/a-3b",
+                                       facturx=None if findings else xml.decode())
+            if findings:  # the PDF still goes out; the XML is not embedded unchecked
+                log.error("invoice %s: its CII XML fails %s; the PDF carries none", invoice.number,
+                          findings)
         except RendererLost as exc:
             raise ServiceUnavailable(str(exc)) from exc  # requeued: try again later
         except RenderFailed as exc:
             log.error("invoice %s could not be rendered: %s", invoice.number, exc)
             self._record(evt, invoice, status="failed", error=str(exc)[-2000:])
             return
-        path, size, sha256 = self.files.put(f"invoices/{invoice.issue_date[:4]}/{invoice.id}.pdf", pdf)
-        self._record(evt, invoice, status="ready", path=path, size=size, sha256=sha256)
+        stored = self.files.put(pdf)
+        self._record(evt, invoice, status="ready", path=stored.path, size=stored.size,
+                     sha256=stored.sha256)
 
     # -- the mail outbox ----------------------------------------------------------------------
 
@@ -178,7 +222,7 @@ class DocumentsService(Pingable):
             if document is None or document.status != "ready" or document.path is None:
                 raise AttachmentNotReady(f"{wanted['kind']} {wanted['reference']} is not ready")
             files.append(mail.File(document.filename, document.content_type,
-                                   self.files.get(document.path)))
+                                   self.files.get(document.path, document.sha256)))
         return tuple(files)
 
     def _mail_failed(self, due: Mail, error: str, final: bool) -> None:
@@ -216,11 +260,276 @@ class DocumentsService(Pingable):
             raise NotFound("no such document")
         if document.status != "ready" or document.path is None:
             raise DocumentFailed(details={"error": document.error})
-        content = self.files.get(document.path)
+        content = self.files.get(document.path, document.sha256)
         out = document_out(document).model_copy(
             update={"content_b64": base64.b64encode(content).decode()}
         )
         return out.wire()
+
+    # -- reports (seed 003's Documents section) ---------------------------------------------------
+
+    @rpc
+    def request_report(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Queue a report: checked at once (a period too long, a missing parameter: a refusal,
+        nothing queued), produced in the background by ``run_reports``.  The same request key
+        answers the job it made first."""
+        request = parse(ReportRequest, data)
+        parameters = reports.check_request(request.kind, request.format, {
+            "from": request.period_from, "to": request.period_to,
+            "shipment_ids": request.shipment_ids, "order_id": request.order_id,
+            "layout": request.layout}, utcnow().date())
+        with self.db.transaction() as session:
+            insert_ignore(session, ReportJob, id=str(uuid.uuid4()), account_id=request.account_id,
+                          request_key=request.request_key, kind=request.kind, format=request.format,
+                          parameters_json=json.dumps(parameters), language="en", email=request.email,
+                          status=QUEUED, progress=0, attempts=0, created_at=utcnow())
+        return report_out(self._job_by_key(request.account_id, request.request_key)).wire()
+
+    @rpc
+    def list_reports(self, account_id: str, limit: int | None = None,
+                     cursor: str | None = None) -> dict[str, Any]:
+        size = pages.check_limit(limit)
+        query = select(ReportJob).where(ReportJob.account_id == account_id)
+        rows = self.db.session.scalars(newest_first(query, ReportJob.created_at, ReportJob.id,
+                                                    size + 1, pages.decode_cursor(cursor)))
+        return pages.page([report_out(row).wire() for row in rows], size, "created_at")
+
+    @rpc
+    def get_report(self, account_id: str, report_id: str) -> dict[str, Any]:
+        job = self.db.session.get(ReportJob, report_id)
+        if job is None or job.account_id != account_id:
+            raise NotFound("no such report", {"report_id": report_id})
+        return report_out(job).wire()
+
+    @every("report_interval")
+    def run_reports(self) -> None:
+        """Produce the queued reports one after another (and take up one whose process died)."""
+        while (job_id := self._claim_report()) is not None:
+            self._run_report(job_id)
+
+    def _claim_report(self) -> str | None:
+        """Take the oldest job that is queued (and not waiting to retry) or whose lease ran
+        out, in a transaction of its own: another sweep, replica or process then finds it
+        taken.  One taken up too often fails, saying why."""
+        settings = self.settings
+        while True:
+            now = utcnow()
+            due = or_(and_(ReportJob.status == QUEUED,
+                           or_(ReportJob.lease_until.is_(None), ReportJob.lease_until <= now)),
+                      and_(ReportJob.status == RUNNING, ReportJob.lease_until <= now))
+            with self.db.transaction() as session:
+                job = session.scalars(select(ReportJob).where(due).order_by(ReportJob.created_at)
+                                      .limit(1).with_for_update(skip_locked=True)).first()
+                if job is None:
+                    return None
+                if job.attempts < settings.report_attempts:
+                    job.status, job.attempts, job.progress = RUNNING, job.attempts + 1, 0
+                    job.lease_until = now + timedelta(seconds=settings.report_lease_seconds)
+                    return job.id
+                self._fail_report(job, f"the report could not be produced in {job.attempts} tries"
+                                  + (f"; the last: {job.error}" if job.error else
+                                     " (each was interrupted)"))
+
+    def _run_report(self, job_id: str) -> None:
+        job = self.db.session.get(ReportJob, job_id)
+        assert job is not None
+        self.db.session.rollback()
+        sources = reports.Sources(self.billing, self.orders, self.invoicing)
+        try:
+            account = self.billing.get_account(job.account_id)
+            language = i18n.language_of(account.get("language"))
+            parameters = {**json.loads(job.parameters_json), "format": job.format}
+            report = reports.build(job.kind, sources, job.account_id, parameters, utcnow().date())
+            stored = self._report_file(job, report, language, account, Progress(self, job.id))
+        except (ServiceUnavailable, ServiceTimeout, RendererLost, eventlet.Timeout) as exc:
+            log.warning("report %s: %s", job.id, exc)
+            self._retry_report(job, f"{type(exc).__name__}: {exc}")
+            return
+        except BusinessError as refused:
+            with self.db.transaction() as session:
+                found = session.get(ReportJob, job.id)
+                assert found is not None
+                self._fail_report(found, f"{refused.code}: {refused.message}")
+            return
+        except (RenderFailed, TooManyRows) as exc:
+            log.error("report %s could not be produced: %s", job.id, exc)
+            with self.db.transaction() as session:
+                found = session.get(ReportJob, job.id)
+                assert found is not None
+                self._fail_report(found, str(exc)[-2000:])
+            return
+        except Exception as exc:  # unforeseen: tried again after a pause, as often as allowed
+            log.exception("report %s failed unexpectedly (attempt %d)", job.id, job.attempts)
+            self._retry_report(job, f"{type(exc).__name__}: {exc}")
+            return
+        self._report_ready(job.id, report, stored, language, account)
+
+    def _retry_report(self, job: ReportJob, error: str) -> None:
+        """Back to the queue after a pause (``_claim_report`` fails it after the last try)."""
+        pause = retry_delay(job.attempts - 1, self.settings.mail_retry_backoff)
+        with self.db.transaction() as session:
+            session.execute(update(ReportJob).where(ReportJob.id == job.id, ReportJob.status == RUNNING)
+                            .values(status=QUEUED, lease_until=utcnow() + timedelta(seconds=pause),
+                                    error=error[-2000:])
+                            .execution_options(synchronize_session=False))
+
+    def _report_file(self, job: ReportJob, report: reports.Report, language: str,
+                     account: dict[str, Any], progress: Progress) -> StoredFile:
+        """Write the report to the file store as CSV (streamed) or PDF (in parts)."""
+        if job.format == "csv":
+            with self.files.writer() as writer:
+                def write(part: bytes) -> None:
+                    writer.write(part)
+                    progress.say(report.done())
+                reports.write_csv(report, lambda message: i18n.gettext(language, message), write)
+            assert writer.stored is not None
+            return writer.stored
+        rows = []
+        for row in report.rows:
+            rows.append(row)
+            if len(rows) > reports.MAX_PDF_ROWS:
+                raise TooManyRows(f"the report has more than {reports.MAX_PDF_ROWS} rows, more "
+                                  "than a PDF holds well: ask for it as CSV")
+        progress.say(0.1)
+        page_rows = reports.pages_of(rows, len(report.summary))
+        parts = [page_rows[start:start + PART_PAGES] for start in range(0, len(page_rows), PART_PAGES)]
+        seller = {"name": self.settings.seller_name}
+        about = {"name": account["company_name"]}
+        with tempfile.TemporaryDirectory(dir=self.files.root.parent if self.files.root.parent.exists()
+                                         else None) as scratch:
+            paths = []
+            for number, part in enumerate(parts):
+                context = reports.page_context(report, part, number * PART_PAGES + 1, len(page_rows),
+                                               about, seller)
+                pdf = self.renderer.render("report.html", context, language=language)
+                if len(parts) == 1:
+                    return self.files.put(pdf)
+                path = os.path.join(scratch, f"part-{number:05d}.pdf")
+                with open(path, "wb") as out:
+                    out.write(pdf)
+                paths.append(path)
+                progress.say(0.1 + 0.85 * (number + 1) / len(parts))
+            joined = os.path.join(scratch, "report.pdf")
+            self.renderer.merge(paths, joined)
+            with open(joined, "rb") as source, self.files.writer() as writer:
+                while chunk := source.read(filestore.CHUNK):
+                    writer.write(chunk)
+            assert writer.stored is not None
+            return writer.stored
+
+    def _note_progress(self, job_id: str, fraction: float) -> None:
+        """Say how far the report is (0–99 until it is ready) and renew its lease."""
+        with self.db.transaction() as session:
+            session.execute(update(ReportJob).where(ReportJob.id == job_id, ReportJob.status == RUNNING)
+                            .values(progress=max(0, min(int(fraction * 100), 99)),
+                                    lease_until=utcnow() + timedelta(
+                                        seconds=self.settings.report_lease_seconds))
+                            .execution_options(synchronize_session=False))
+
+    def _report_ready(self, job_id: str, report: reports.Report, stored: StoredFile, language: str,
+                      account: dict[str, Any]) -> None:
+        """The file is listed in Files, the job is ready, and the requester's mail is queued —
+        in one transaction, so none of the three happens without the others."""
+        settings = self.settings
+        try:
+            mailing = (self.billing.get_profile(account["id"]).get("mailing_info") or {}).get("email")
+        except (ServiceUnavailable, ServiceTimeout):
+            mailing = None
+        with self.db.transaction() as session:
+            job = session.get(ReportJob, job_id)
+            assert job is not None
+            if job.status != RUNNING:
+                return  # another process finished it meanwhile
+            extension = "csv" if job.format == "csv" else "pdf"
+            since, until = report.period
+            name = "-".join(filter(None, [job.kind.replace("_", "-"), since, until])) + f".{extension}"
+            document = Document(
+                id=str(uuid.uuid4()), kind=job.kind, reference=job.id, account_id=job.account_id,
+                status="ready", content_type=CSV if job.format == "csv" else PDF, filename=name,
+                path=stored.path, size=stored.size, sha256=stored.sha256, period_from=since,
+                period_to=until, created_at=utcnow(),
+                expires_at=utcnow() + timedelta(days=settings.files_retention_days))
+            session.add(document)
+            job.status, job.progress, job.document_id = READY, 100, document.id
+            job.finished_at, job.lease_until, job.error, job.language = utcnow(), None, None, language
+            recipient = mailing or job.email
+            if recipient:
+                attach = stored.size <= settings.report_attach_max_bytes
+                context = {"title": reports.TITLES[job.kind], "filename": name, "period_from": since,
+                           "period_to": until, "size": stored.size, "attached": attach,
+                           "link": f"{settings.console_url}/files/{document.id}/content"}
+                rendered = self.mail_templates.render("report_ready", language, context)
+                session.add(Mail(
+                    id=f"report:{job.id}", recipient=recipient, language=language,
+                    template="report_ready", account_id=job.account_id, subject=rendered.subject,
+                    text_body=rendered.text, html_body=rendered.html, sensitive=False,
+                    status=mail.QUEUED, attempts=0, reports=False,
+                    attachments_json=json.dumps([{"kind": job.kind, "reference": job.id}])
+                    if attach else None, next_attempt_at=utcnow(), created_at=utcnow()))
+        self._send_due(only=f"report:{job_id}")
+
+    def _fail_report(self, job: ReportJob, reason: str) -> None:
+        job.status, job.error, job.finished_at, job.lease_until = FAILED, reason[-2000:], utcnow(), None
+        log.warning("report %s (%s) failed: %s", job.id, job.kind, reason)
+
+    def _job_by_key(self, account_id: str, request_key: str) -> ReportJob:
+        job = self.db.session.scalars(select(ReportJob).where(
+            ReportJob.account_id == account_id, ReportJob.request_key == request_key)).one()
+        return job
+
+    # -- the Files centre --------------------------------------------------------------------------
+
+    @rpc
+    def list_files(self, account_id: str, limit: int | None = None,
+                   cursor: str | None = None) -> dict[str, Any]:
+        """The account's files, newest first: issued documents and reports' files."""
+        size = pages.check_limit(limit)
+        query = select(Document).where(Document.account_id == account_id, Document.status == "ready")
+        rows = self.db.session.scalars(newest_first(query, Document.created_at, Document.id,
+                                                    size + 1, pages.decode_cursor(cursor)))
+        return pages.page([file_out(row).wire() for row in rows], size, "created_at")
+
+    @rpc
+    def get_file(self, account_id: str | None, file_id: str) -> dict[str, Any]:
+        """One file of the account (``None``: of any, for operators); another account's is as
+        missing as a missing one."""
+        return file_out(self._file(account_id, file_id)).wire()
+
+    @rpc
+    def locate_file(self, account_id: str | None, file_id: str) -> dict[str, Any]:
+        """Where a file of the account lies in the store and what it must hash to — for the
+        gateway, which streams it from there (bytes never cross RPC)."""
+        document = self._file(account_id, file_id)
+        return {**file_out(document).wire(), "path": document.path, "sha256": document.sha256}
+
+    def _file(self, account_id: str | None, file_id: str) -> Document:
+        document = self.db.session.get(Document, file_id)
+        if (document is None or document.status != "ready" or document.path is None
+                or (account_id is not None and document.account_id != account_id)):
+            raise NotFound("no such file", {"file_id": file_id})
+        return document
+
+    @every("files_sweep_interval")
+    def remove_expired_files(self) -> int:
+        """Remove the files kept their time (reports'; issued documents are kept for good):
+        the row first, then the bytes unless another file holds the same."""
+        removed = 0
+        while True:
+            with self.db.transaction() as session:
+                expired = list(session.scalars(select(Document).where(Document.expires_at <= utcnow())
+                                               .limit(100).with_for_update(skip_locked=True)))
+                paths = set()
+                for document in expired:
+                    session.delete(document)
+                    if document.path:
+                        paths.add(document.path)
+                session.flush()
+                kept = set(session.scalars(select(Document.path).where(Document.path.in_(paths))))
+            for path in paths - kept:
+                self.files.remove(path)
+            removed += len(expired)
+            if len(expired) < 100:
+                return removed
 
     def _find(self, kind: str, reference: str) -> Document | None:
         return self.db.session.scalars(
@@ -278,6 +587,45 @@ def address_lines(party: Any) -> list[str]:
     lines = [party.name, party.street, " ".join(filter(None, [party.postal_code, party.city])),
              party.country]
     return [line for line in lines if line] if party.street else [party.name, party.address or ""]
+
+
+class Progress:
+    """A running report's progress, written at most once a second (each write renews the
+    job's lease: a report that stops being heard of is taken up again)."""
+
+    def __init__(self, service: DocumentsService, job_id: str) -> None:
+        self.service, self.job_id = service, job_id
+        self.said_at = 0.0
+
+    def say(self, fraction: float) -> None:
+        now = time.monotonic()
+        if now - self.said_at >= 1.0:
+            self.said_at = now
+            self.service._note_progress(self.job_id, fraction)
+
+
+class TooManyRows(Exception):
+    """A report too large for a PDF (its CSV has no such limit)."""
+
+
+def report_out(job: ReportJob) -> ReportOut:
+    return ReportOut(id=job.id, kind=job.kind, format=job.format,
+                     status=job.status,  # type: ignore[arg-type]
+                     progress=job.progress, parameters=json.loads(job.parameters_json),
+                     file_id=job.document_id, error=job.error, created_at=job.created_at,
+                     finished_at=job.finished_at)
+
+
+def file_out(document: Document) -> FileOut:
+    period = ({"from": document.period_from, "to": document.period_to}
+              if document.period_from or document.period_to else None)
+    kind = document.kind
+    if kind == INVOICE and document.filename.startswith("credit-note-"):
+        kind = "credit_note"
+    return FileOut(id=document.id, kind=kind,
+                   filename=document.filename, content_type=document.content_type,
+                   size=document.size or 0, period=period, created_at=document.created_at,
+                   expires_at=document.expires_at)
 
 
 def document_out(document: Document) -> DocumentOut:

@@ -6,10 +6,11 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, delete, or_, select, update
+from sqlalchemy import Select, String, and_, bindparam, delete, literal, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from services.common.contracts import utcnow
+from services.common.db import UtcDateTime
 from services.common.errors import NotFound, ProductNotFound
 from services.common.pages import newest_first
 from services.orders.domain import (
@@ -133,6 +134,10 @@ def shipment(session: Session, account_id: str | None, shipment_id: str, *,
     if found is None:
         raise NotFound("no such shipment", {"shipment_id": shipment_id})
     return found
+
+
+def shipment_of(session: Session, order_id: str) -> Shipment | None:
+    return session.scalars(select(Shipment).where(Shipment.order_id == order_id)).first()
 
 
 def shipments(session: Session, account_id: str | None, order_id: str | None, status: str | None,
@@ -338,3 +343,33 @@ def pending_refunds(session: Session, before: datetime, limit: int) -> list[str]
     return list(session.scalars(select(OrderRefund.refund_id).where(
         OrderRefund.status == "pending", OrderRefund.created_at < before)
         .order_by(OrderRefund.created_at).limit(limit)))
+
+
+# -- what reports read ------------------------------------------------------------------------------
+
+
+SOLD = ("completed", "shipped", "partially_cancelled", "partially_failed")
+
+
+def sold_orders(session: Session, account_id: str, since: datetime, until: datetime) -> list[Order]:
+    """The account's orders placed in [since, until) that delivered something, oldest first."""
+    return list(session.scalars(
+        select(Order).where(Order.account_id == account_id, Order.status.in_(SOLD),
+                            Order.created_at >= since, Order.created_at < until)
+        .order_by(Order.created_at, Order.id)))
+
+
+def shipped(session: Session, account_id: str, since: datetime, until: datetime, limit: int,
+            after: tuple[datetime, str] | None) -> list[Shipment]:
+    """The account's shipments shipped in [since, until), oldest first, after a key."""
+    query = (select(Shipment).where(Shipment.account_id == account_id, Shipment.status == "shipped",
+                                    Shipment.shipped_at >= since, Shipment.shipped_at < until)
+             .order_by(Shipment.shipped_at, Shipment.id).limit(limit))
+    if after is not None:
+        query = query.where(tuple_(Shipment.shipped_at, Shipment.id)
+                            > tuple_(literal(after[0], UtcDateTime()), literal(after[1], String())))
+    return list(session.scalars(query))
+
+
+def products_by_sku(session: Session, skus: set[str]) -> dict[str, Product]:
+    return {p.sku: p for p in session.scalars(select(Product).where(Product.sku.in_(sorted(skus))))}

@@ -71,11 +71,13 @@ from services.common.errors import (
     OrderNotCancellable,
     OrderNotEditable,
     OrderNotMergeable,
+    OrderNotShipped,
     PaymentExpired,
     ProductInactive,
     ProductSkuTaken,
     ServiceTimeout,
     ServiceUnavailable,
+    ShipmentNotPacked,
 )
 from services.common.messaging import Outbox, ServiceRpc, every, handles, rpc
 from services.common.money import Money, person_decides
@@ -555,6 +557,89 @@ class OrdersService(Pingable):
         return shipment_out(self.db.session,
                             repository.shipment(self.db.session, account_id, shipment_id)).wire()
 
+    # -- what the documents service's reports read -----------------------------------------------
+
+    @rpc
+    def sales(self, account_id: str, since: str, until: str) -> dict[str, Any]:
+        """What the account bought in a period, by month and product: the units delivered of
+        the orders placed in it (ordered, less failed, rejected and returned units) with their
+        net, VAT and gross, in each currency it bought in."""
+        start, end = pages.parse_day(since, "from"), pages.parse_day(until, "to", next_day=True)
+        assert start is not None and end is not None
+        totals: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for order in repository.sold_orders(self.db.session, account_id, start, end):
+            month = order.created_at.strftime("%Y-%m")
+            for line in order.lines:
+                sold = delivered_units(line)
+                if not sold:
+                    continue
+                row = totals.setdefault((month, line.sku, order.currency), {
+                    "month": month, "sku": line.sku, "name": line.name, "currency": order.currency,
+                    "quantity": 0, "net_minor": 0, "vat_minor": 0, "orders": 0})
+                vat = (line.vat_minor * sold * 2 + line.quantity) // (2 * line.quantity)  # half up
+                row["quantity"] += sold
+                row["net_minor"] += line.unit_price_minor * sold
+                row["vat_minor"] += vat
+                row["orders"] += 1
+        rows = [totals[key] for key in sorted(totals)]
+        for row in rows:
+            row["net"] = MoneyOut.minor(row.pop("net_minor"), row["currency"]).wire()
+            row["vat"] = MoneyOut.minor(row.pop("vat_minor"), row["currency"]).wire()
+        return {"from": since, "to": until, "rows": rows}
+
+    @rpc
+    def realizations(self, account_id: str, since: str, until: str, limit: int | None = None,
+                     cursor: str | None = None) -> dict[str, Any]:
+        """The account's shipments shipped in a period, oldest first, in pages."""
+        size = pages.check_limit(limit)
+        start, end = pages.parse_day(since, "from"), pages.parse_day(until, "to", next_day=True)
+        assert start is not None and end is not None
+        session = self.db.session
+        rows = repository.shipped(session, account_id, start, end, size + 1,
+                                  pages.decode_cursor(cursor))
+        more = len(rows) > size
+        rows = rows[:size]
+        orders = repository.orders_by_id(session, {row.order_id for row in rows})
+        items = [shipment_out(session, row, orders[row.order_id]).wire() for row in rows]
+        last = rows[-1] if rows else None
+        return {"items": items, "next_cursor": pages.encode_cursor(last.shipped_at, last.id)
+                if more and last is not None and last.shipped_at else None}
+
+    @rpc
+    def packing(self, account_id: str, shipment_ids: list[str]) -> dict[str, Any]:
+        """Shipments packed into boxes, with each product's characteristics, for packing
+        lists: another account's shipment is as missing as a missing one; one not packed yet
+        (``to_warehouse``) is refused."""
+        session = self.db.session
+        shipments = [repository.shipment(session, account_id, shipment_id)
+                     for shipment_id in dict.fromkeys(shipment_ids)]
+        unpacked = [row.number for row in shipments if row.status == "to_warehouse"]
+        if unpacked:
+            raise ShipmentNotPacked(details={"shipments": unpacked})
+        out = [shipment_out(session, row) for row in shipments]
+        skus = {line.sku for shipment in out for line in shipment.lines}
+        products = repository.products_by_sku(session, skus)
+        return {"shipments": [shipment.wire() for shipment in out],
+                "characteristics": {sku: loaded(product.characteristics, {})
+                                    for sku, product in products.items()}}
+
+    @rpc
+    def inventory(self, account_id: str, order_id: str) -> dict[str, Any]:
+        """A shipped goods order's goods with their certificates (inventory and certificates)."""
+        session = self.db.session
+        order = repository.order(session, account_id, order_id)
+        shipment = repository.shipment_of(session, order.id)
+        if shipment is None or shipment.status != "shipped":
+            raise OrderNotShipped(details={"order_id": order_id})
+        out = shipment_out(session, shipment, order)
+        products = repository.products_by_sku(session, {line.sku for line in out.lines})
+        return {"order_id": order.id, "po_number": order.po_number, "shipment": out.wire(),
+                "goods": [{"sku": line.sku, "name": line.name, "quantity": line.quantity,
+                           "characteristics": loaded(products[line.sku].characteristics, {})
+                           if line.sku in products else {},
+                           "certificates": loaded(products[line.sku].certificates, [])
+                           if line.sku in products else []} for line in out.lines]}
+
     @rpc
     def set_shipment_status(self, shipment_id: str, status: str,
                             boxes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -663,7 +748,7 @@ class OrdersService(Pingable):
     def _mail_placed(self, session: Session, order: Order) -> None:
         total = Money.from_minor(order.total_minor, order.currency)
         self._mail(session, order, "order_placed", "placed", {
-            "po_number": order.po_number or "", "total": f"{total.amount} {total.currency}",
+            "po_number": order.po_number or "", "total": str(total.amount), "currency": total.currency,
             "goods": "yes" if order.is_goods else "",
             "lines": lines_text(order, self._language(session, order))})
 
@@ -973,8 +1058,9 @@ class OrdersService(Pingable):
                     order=out, refund_id=f"order:{order_id}:cancel", cash=cash_back,
                     voucher=voucher_back))
             self._mail(session, found, "order_status", "cancelled", {
-                "status": found.status, "refunded_cash": money_text(cash_back),
-                "refunded_voucher": money_text(voucher_back) if voucher else ""})
+                "status": found.status, "currency": found.currency,
+                "refunded_cash": str(cash_back.amount),
+                "refunded_voucher": str(voucher_back.amount) if voucher else ""})
             return found
 
     @rpc
@@ -1108,10 +1194,6 @@ def expired(order: Order) -> bool:
     """Whether the order was cancelled because it was not paid in time."""
     refusal = json.loads(order.payment_refusal) if order.payment_refusal else {}
     return bool(refusal.get("code") == PaymentExpired.code)
-
-
-def money_text(money: MoneyOut) -> str:
-    return f"{money.amount} {money.currency}"
 
 
 def refusal_of(order: Order) -> BusinessError:
@@ -1297,6 +1379,13 @@ def shipment_out(session: Session, shipment: Shipment, order: Order | None = Non
         net=MoneyOut.minor(order.net_minor, currency), vat=MoneyOut.minor(order.vat_minor, currency),
         total=MoneyOut.minor(order.total_minor, currency), po_number=order.po_number,
         created_at=shipment.created_at, shipped_at=shipment.shipped_at)
+
+
+def delivered_units(line: OrderLine) -> int:
+    """Units of a line the customer has and keeps: goods approved by stock, services and
+    licences implemented; less the units returned (refunded) afterwards."""
+    had = (line.approved_quantity or 0) if line.kind == "goods" else line.quantity - line.failed_quantity
+    return max(had - line.returned_quantity, 0)
 
 
 def line_of(order: Order, line_no: Any) -> OrderLine:

@@ -153,7 +153,7 @@ def test_an_emailed_invoice_carries_its_pdf_and_is_delivered_when_the_relay_take
     assert (mail.to, mail.template, mail.language, mail.reports) == (
         "ekonomi@buyer.example", "invoice_issued", "sv", True)
     assert [(a.kind, a.reference) for a in mail.attachments] == [("invoice", invoice["id"])]
-    assert mail.context["title"] == "Faktura" and mail.context["number"] == invoice["number"]
+    assert mail.context["kind"] == "invoice" and mail.context["number"] == invoice["number"]
 
     invoicing.on_mail_sent(MailSent(mail_id="delivery:other:1", message_id="<x>").wire())
     invoicing.on_mail_sent(MailSent(mail_id=mail.mail_id, message_id="<m@relay>").wire())

@@ -130,8 +130,8 @@ def test_a_placed_order_is_announced_and_a_confirmed_refund_too(orders, billing,
     assert (refunded.refund_id, str(refunded.cash.amount), str(refunded.voucher.amount)) == (
         f"order:{order['id']}:cancel", "6.25", "0.00")
     (mail,) = mails(outbox, "order_status")
-    assert (mail.context["status"], mail.context["refunded_cash"]) == ("partially_cancelled",
-                                                                       "6.25 EUR")
+    assert (mail.context["status"], mail.context["refunded_cash"], mail.context["currency"]) == (
+        "partially_cancelled", "6.25", "EUR")
 
 
 def test_a_refused_payment_is_announced_as_a_cancel_without_an_expiry_mail(orders, billing, outbox):
