@@ -43,7 +43,7 @@ clean:
 	rm -rf var .pytest_cache .ruff_cache
 
 messages: install  ## extract the documents' and mails' messages and update the sv / ru catalogues
-	$(VENV)/bin/pybabel extract -F babel.cfg --no-default-keywords -k _ -k N_ -k gettext:2 -k ngettext:1,2 \
+	$(VENV)/bin/pybabel extract -F babel.cfg --no-default-keywords -k _ -k N_ -k gettext:2 -k ngettext:1,2 -k pgettext:1c,2 \
 		--no-location --sort-output --omit-header -o services/documents/locale/messages.pot .
 	$(VENV)/bin/pybabel update -i services/documents/locale/messages.pot -d services/documents/locale \
 		--no-fuzzy-matching --ignore-obsolete

@@ -36,6 +36,7 @@ from services.common import einvoice
 from services.common.config import Settings
 from services.common.contracts import InvoiceOut, PartySnapshot, utcnow
 from services.common.countries import participant_id
+from services.common.seller import seller_party
 from services.invoicing import domain
 from services.invoicing.models import Invoice
 from services.invoicing.service import invoice_out
@@ -78,7 +79,7 @@ def document(rng: random.Random, sequence: int, settings: Settings) -> InvoiceOu
             lines.append(replace(line, cash_minor=cash, voucher_minor=paid))
     today = date(2026, 11, 20)
     doc = domain.Document(
-        kind=domain.INVOICE, currency="EUR", seller=domain.seller_party(settings), buyer=buyer,
+        kind=domain.INVOICE, currency="EUR", seller=seller_party(settings), buyer=buyer,
         lines=lines, po_numbers=[f"PO-{sequence}"] if rng.random() < 0.5 else [], issue_date=today,
         supply_date=today, payment_reference=domain.invoice_number("INV", today.year, sequence))
     totals = doc.amounts

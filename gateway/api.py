@@ -1154,10 +1154,13 @@ async def get_invoice(request: Request, invoice_id: str, me: Principal = Depends
 )
 async def invoice_pdf(request: Request, invoice_id: str,
                       me: Principal = Depends(principal)) -> Response:
-    """The invoice PDF; 409 ``document_not_ready`` (with Retry-After) while it is rendered."""
+    """The invoice, credit note or payment invoice as PDF (an invoice or credit note is
+    Factur-X: its EN 16931 XML inside); 409 ``document_not_ready`` (with Retry-After) while it
+    is rendered."""
     account_id = me.own_account()
-    await call(request, "invoicing", "get_invoice", account_id, invoice_id)  # 404 for others' ids
-    document = await call(request, "documents", "get_document", account_id, "invoice", invoice_id)
+    found = await call(request, "invoicing", "get_invoice", account_id, invoice_id)  # 404: others'
+    kind = "payment_invoice" if found.get("kind") == "payment_invoice" else "invoice"
+    document = await call(request, "documents", "get_document", account_id, kind, invoice_id)
     return Response(
         base64.b64decode(document["content_b64"]),
         media_type=document["content_type"],

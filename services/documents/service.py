@@ -11,6 +11,7 @@ import smtplib
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -25,16 +26,20 @@ from services.common.contracts import (
     CreditNoteIssued,
     DocumentOut,
     DocumentReady,
+    Event,
     FileOut,
     InvoiceIssued,
     InvoiceMailRequested,
-    InvoiceOut,
     MailFailed,
     MailRequested,
     MailSent,
+    OrderImplemented,
     OrderMailRequested,
+    PaymentInvoiceOpened,
+    PaymentInvoiceOut,
     ReportOut,
     ReportRequest,
+    ShipmentStatusChanged,
     parse,
     utcnow,
 )
@@ -58,8 +63,9 @@ from services.common.messaging import (
     rpc,
 )
 from services.common.pages import newest_first
+from services.common.seller import seller_party
 from services.common.service import Pingable
-from services.documents import filestore, i18n, mail, reports
+from services.documents import contexts, filestore, i18n, mail, reports
 from services.documents.filestore import FileStore, StoredFile
 from services.documents.models import Document, Mail, OutboxMessage, ProcessedEvent, ReportJob
 from services.documents.rendering import Renderer, RendererLost, RenderFailed
@@ -70,7 +76,10 @@ log = logging.getLogger(__name__)
 class AttachmentNotReady(OSError):
     """A mail's attachment is not produced yet: the mail waits for it (retried)."""
 
-INVOICE = "invoice"
+INVOICE = "invoice"  # an issued invoice or credit note (its reference: the invoice's id)
+PAYMENT_INVOICE = "payment_invoice"
+LICENCE_NOTE = "licence_delivery_note"  # reference: the order
+SHIPMENT_NOTE = "shipment_note"  # reference: the shipment
 PDF = "application/pdf"
 CSV = "text/csv; charset=utf-8"
 QUEUED, RUNNING, READY, FAILED = "queued", "running", "ready", "failed"  # a report job's
@@ -111,25 +120,80 @@ class DocumentsService(Pingable):
         """Render an issued invoice or credit note once as Factur-X — a PDF/A-3b with its EN
         16931 CII XML inside — store it and announce it."""
         invoice = evt.invoice
-        if self._find(INVOICE, invoice.id) is not None:
-            return  # already produced (a redelivery)
         xml = facturx.cii(invoice)
         findings = einvoice.rejections(facturx.cii_validator(None).check(xml))
+        if findings:  # the PDF still goes out; the XML is not embedded unchecked
+            log.error("invoice %s: its CII XML fails %s; the PDF carries none", invoice.number, findings)
+        self._document(evt, Paper(INVOICE, invoice.id, invoice.account_id,
+                                  f"{invoice.kind.replace('_', '-')}-{invoice.number}.pdf",
+                                  "invoice.html", contexts.invoice(invoice), invoice.language,
+                                  variant="pdf/a-3b", facturx=None if findings else xml.decode()))
+
+    @handles(PaymentInvoiceOpened)
+    def on_payment_invoice_opened(self, payload: dict[str, Any]) -> None:
+        """A payment invoice as PDF: wire details, an EPC QR code, the card-payment link."""
+        evt = parse(PaymentInvoiceOpened, payload)
+        if self._find(PAYMENT_INVOICE, evt.payment_invoice_id) is not None:
+            return
+        invoice = PaymentInvoiceOut.model_validate(
+            self.invoicing.get_invoice(evt.account_id, evt.payment_invoice_id))
+        customer, language = self._customer(evt.account_id)
+        self._document(evt, Paper(PAYMENT_INVOICE, invoice.id, invoice.account_id,
+                                  f"payment-invoice-{invoice.number}.pdf", "payment_invoice.html",
+                                  contexts.payment_invoice(invoice, seller_party(self.settings), customer),
+                                  language))
+
+    @handles(OrderImplemented)
+    def on_order_implemented(self, payload: dict[str, Any]) -> None:
+        """An order that delivered licences gets a licence delivery note with their keys."""
+        evt = parse(OrderImplemented, payload)
+        order = evt.order
+        if not any(line.kind == "licence" and line.licence_key for line in order.lines):
+            return
+        if self._find(LICENCE_NOTE, order.id) is not None:
+            return
+        customer, language = self._customer(order.account_id)
+        self._document(evt, Paper(LICENCE_NOTE, order.id, order.account_id,
+                                  f"licence-delivery-note-{order.id[:8]}.pdf", "licence_note.html",
+                                  contexts.licence_note(order.wire(), seller_party(self.settings), customer),
+                                  language))
+
+    @handles(ShipmentStatusChanged)
+    def on_shipment_status_changed(self, payload: dict[str, Any]) -> None:
+        """A shipped shipment (a realization) gets its shipment note."""
+        evt = parse(ShipmentStatusChanged, payload)
+        shipment = evt.shipment
+        if shipment.status != "shipped" or self._find(SHIPMENT_NOTE, shipment.id) is not None:
+            return
+        customer, language = self._customer(shipment.account_id)
+        self._document(evt, Paper(SHIPMENT_NOTE, shipment.id, shipment.account_id,
+                                  f"shipment-note-{shipment.number}.pdf", "shipment_note.html",
+                                  contexts.shipment_note(shipment.wire(), seller_party(self.settings),
+                                                         customer), language))
+
+    def _customer(self, account_id: str) -> tuple[dict[str, Any], str]:
+        """The customer as its documents name it, and their language (billing's, now)."""
+        account = self.billing.get_account(account_id)
+        return (contexts.buyer(account, self.billing.get_profile(account_id)),
+                i18n.language_of(account.get("language")))
+
+    def _document(self, evt: Event, paper: Paper) -> None:
+        """Render a customer document once, store it, list it, and announce it (``ready``;
+        one its template cannot render is recorded ``failed``).  A renderer that died leaves
+        the event to be delivered again."""
+        if self._find(paper.kind, paper.reference) is not None:
+            return  # already produced (a redelivery)
         try:
-            pdf = self.renderer.render("invoice.html", invoice_context(invoice), language=invoice.language,
-                                       variant="pdf/a-3b",
-                                       facturx=None if findings else xml.decode())
-            if findings:  # the PDF still goes out; the XML is not embedded unchecked
-                log.error("invoice %s: its CII XML fails %s; the PDF carries none", invoice.number,
-                          findings)
+            pdf = self.renderer.render(paper.template, paper.context, language=paper.language,
+                                       variant=paper.variant, facturx=paper.facturx)
         except RendererLost as exc:
             raise ServiceUnavailable(str(exc)) from exc  # requeued: try again later
         except RenderFailed as exc:
-            log.error("invoice %s could not be rendered: %s", invoice.number, exc)
-            self._record(evt, invoice, status="failed", error=str(exc)[-2000:])
+            log.error("%s %s could not be rendered: %s", paper.kind, paper.reference, exc)
+            self._record(evt, paper, status="failed", error=str(exc)[-2000:])
             return
         stored = self.files.put(pdf)
-        self._record(evt, invoice, status="ready", path=stored.path, size=stored.size,
+        self._record(evt, paper, status="ready", path=stored.path, size=stored.size,
                      sha256=stored.sha256)
 
     # -- the mail outbox ----------------------------------------------------------------------
@@ -536,57 +600,33 @@ class DocumentsService(Pingable):
             select(Document).where(Document.kind == kind, Document.reference == reference)
         ).first()
 
-    def _record(self, evt: InvoiceIssued | CreditNoteIssued, invoice: InvoiceOut,
-                **outcome: Any) -> None:
+    def _record(self, evt: Event, paper: Paper, **outcome: Any) -> None:
         """Record the document once per event; announce it when it is ready."""
         with self.db.transaction() as session:
             if not first_delivery(session, ProcessedEvent, evt.type, evt.event_id):
                 return
-            document = Document(
-                id=str(uuid.uuid4()),
-                kind=INVOICE,
-                reference=invoice.id,
-                account_id=invoice.account_id,
-                content_type=PDF,
-                filename=f"{invoice.kind.replace('_', '-')}-{invoice.number}.pdf",
-                **outcome,
-            )
+            document = Document(id=str(uuid.uuid4()), kind=paper.kind, reference=paper.reference,
+                                account_id=paper.account_id, content_type=PDF,
+                                filename=paper.filename, created_at=utcnow(), **outcome)
             session.add(document)
             if document.status == "ready":
-                self.outbox.add(
-                    session,
-                    DocumentReady(document=document_out(document), account_id=invoice.account_id),
-                )
+                self.outbox.add(session, DocumentReady(document=document_out(document),
+                                                       account_id=paper.account_id))
 
 
-def invoice_context(invoice: InvoiceOut) -> dict[str, Any]:
-    """The template's view: amounts as plain decimal strings in the document's one currency
-    (the template formats them in the buyer's language)."""
-    context = invoice.wire()
-    context["currency"] = invoice.total.currency
-    for field in ("net", "vat", "total", "lines_net", "allowances", "prepaid", "rounding",
-                  "amount_due"):
-        context[field] = context[field]["amount"] if context.get(field) else None
-    context["lines_net"] = context["lines_net"] or context["net"]
-    context["prepaid"] = context["prepaid"] or context["total"]
-    context["amount_due"] = context["amount_due"] or "0.00"
-    context["has_allowances"] = bool(invoice.allowances and invoice.allowances.amount)
-    context["has_rounding"] = bool(invoice.rounding and invoice.rounding.amount)
-    for line in context["lines"]:
-        for field in ("unit_price", "net", "vat", "gross"):
-            line[field] = line[field]["amount"]
-    for group in context["vat_breakdown"]:
-        for field in ("lines_net", "allowance", "taxable", "vat"):
-            group[field] = group[field]["amount"]
-    return {"invoice": context, "seller": context["seller"],
-            "recipient_lines": invoice.mailing_address or address_lines(invoice.buyer)}
+@dataclass(frozen=True)
+class Paper:
+    """A customer document to produce: what it is, whose, and how it is drawn."""
 
-
-def address_lines(party: Any) -> list[str]:
-    """A party's postal address as the envelope window prints it."""
-    lines = [party.name, party.street, " ".join(filter(None, [party.postal_code, party.city])),
-             party.country]
-    return [line for line in lines if line] if party.street else [party.name, party.address or ""]
+    kind: str
+    reference: str
+    account_id: str
+    filename: str
+    template: str
+    context: dict[str, Any]
+    language: str
+    variant: str | None = None
+    facturx: str | None = None
 
 
 class Progress:

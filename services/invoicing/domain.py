@@ -21,7 +21,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
 from typing import Any
 
-from services.common.config import Settings
 from services.common.contracts import (
     InvoiceLineOut,
     MoneyOut,
@@ -389,19 +388,6 @@ def line_out(line: Line, currency: str) -> InvoiceLineOut:
         vat_rate=format(line.rate, ".2f"), vat_category=line.category,  # type: ignore[arg-type]
         net=MoneyOut.minor(line.net_minor, currency), vat=MoneyOut.minor(vat, currency),
         gross=MoneyOut.minor(line.net_minor + vat, currency))
-
-
-def seller_party(settings: Settings) -> PartySnapshot:
-    """The seller as configured (``SELLER_*``): name, address, VAT and registration numbers,
-    bank details, and its e-invoice address."""
-    return PartySnapshot(
-        name=settings.seller_name, address=settings.seller_address, vat_id=settings.seller_vat_id,
-        email=settings.seller_email, street=settings.seller_street,
-        postal_code=settings.seller_postal_code, city=settings.seller_city,
-        country=settings.seller_country, organisation_number=settings.seller_organisation_number,
-        endpoint_id=participant_id(settings.seller_country, settings.seller_organisation_number),
-        iban=settings.seller_iban.replace(" ", ""), bic=settings.seller_bic,
-        bank_name=settings.seller_bank_name)
 
 
 def mailing_of(profile: ProfileChanged) -> dict[str, str] | None:

@@ -79,6 +79,7 @@ from services.common.messaging import (
 )
 from services.common.money import Money, person_decides
 from services.common.references import rf_reference
+from services.common.seller import seller_party
 from services.common.service import Pingable
 from services.invoicing import chain, delivery, domain, repository
 from services.invoicing.models import (
@@ -562,7 +563,7 @@ class InvoicingService(Pingable):
         today = datetime.now(UTC).date()
         invoice = self._issued(session, domain.Document(
             kind=domain.INVOICE, currency=application.currency,
-            seller=domain.seller_party(self.settings), buyer=domain.buyer_party(profile),
+            seller=seller_party(self.settings), buyer=domain.buyer_party(profile),
             lines=document_lines(orders), po_numbers=[row.po_number for row in orders if row.po_number],
             issue_date=today, supply_date=max(row.implemented_at for row in orders).date(),
             payment_reference="", channel=application.channel or profile.delivery_channel,

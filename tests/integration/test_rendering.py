@@ -10,7 +10,7 @@ import pytest
 
 from services.common.contracts import InvoiceLineOut, InvoiceOut, MoneyOut, PartySnapshot
 from services.documents.rendering import RendererPool, RenderFailed
-from services.documents.service import invoice_context
+from services.documents.contexts import invoice as invoice_context
 
 
 def money(amount: str) -> MoneyOut:

@@ -26,6 +26,7 @@ from services.common.config import Settings
 from services.common.contracts import InvoiceOut, PartySnapshot, utcnow
 from services.common.countries import participant_id
 from services.common.money import Money, exponent
+from services.common.seller import seller_party
 from services.invoicing import domain
 from services.invoicing.models import Invoice
 from services.invoicing.service import invoice_out
@@ -171,7 +172,7 @@ def invoice_of(lines: list[domain.Line], buyer_party: PartySnapshot, currency: s
     settings = settings or Settings()
     issued_on = date(2026, 11, 20)
     return issue(domain.Document(
-        kind=domain.INVOICE, currency=currency, seller=domain.seller_party(settings),
+        kind=domain.INVOICE, currency=currency, seller=seller_party(settings),
         buyer=buyer_party, lines=lines, po_numbers=po_numbers or [], issue_date=issued_on,
         supply_date=issued_on - timedelta(days=3), payment_reference="", channel="einvoice"),
         sequence, settings)

@@ -11,7 +11,7 @@ from services.documents import i18n
 
 ROOT = Path(__file__).resolve().parents[2]
 METHODS = [("services/documents/**.py", "python"), ("services/documents/templates/**.html", "jinja2")]
-KEYWORDS = {"_": None, "N_": None, "gettext": (2,), "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "N_": None, "gettext": (2,), "ngettext": (1, 2), "pgettext": ((1, "c"), 2)}
 
 
 def said() -> set[str]:
