@@ -9,8 +9,8 @@ import eventlet
 import pytest
 
 from services.common.contracts import InvoiceLineOut, InvoiceOut, MoneyOut, PartySnapshot
-from services.documents.rendering import RendererPool, RenderFailed
 from services.documents.contexts import invoice as invoice_context
+from services.documents.rendering import RendererPool, RenderFailed
 
 
 def money(amount: str) -> MoneyOut:
