@@ -83,7 +83,7 @@ def check_request(kind: str, fmt: str, parameters: dict[str, Any], today: date) 
         if since > until:
             raise InvalidRequest("from is after to", {"field": "from"})
         if since < earliest or until > today:
-            raise PeriodTooLong(f"this report reaches back to {earliest.isoformat()} at most",
+            raise PeriodTooLong(f"this report covers {earliest.isoformat()} to {today.isoformat()} at most",
                                 {"max_from": earliest.isoformat(), "to": today.isoformat()})
         checked = {"from": since.isoformat(), "to": until.isoformat()}
     elif kind == PACKING_LIST:

@@ -334,14 +334,19 @@ class DocumentsService(Pingable):
 
     @rpc
     def request_report(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Queue a report: checked at once (a period too long, a missing parameter: a refusal,
-        nothing queued), produced in the background by ``run_reports``.  The same request key
+        """Queue a report: checked at once (a period too long, a missing parameter, another
+        account's shipment or an order not shipped: a refusal, nothing queued), produced in
+        the background by ``run_reports``.  The same request key
         answers the job it made first."""
         request = parse(ReportRequest, data)
         parameters = reports.check_request(request.kind, request.format, {
             "from": request.period_from, "to": request.period_to,
             "shipment_ids": request.shipment_ids, "order_id": request.order_id,
             "layout": request.layout}, utcnow().date())
+        if request.kind == reports.PACKING_LIST:  # another account's or unpacked: refused now
+            self.orders.packing(request.account_id, parameters["shipment_ids"])
+        elif request.kind == reports.INVENTORY:
+            self.orders.inventory(request.account_id, parameters["order_id"])
         with self.db.transaction() as session:
             insert_ignore(session, ReportJob, id=str(uuid.uuid4()), account_id=request.account_id,
                           request_key=request.request_key, kind=request.kind, format=request.format,

@@ -147,12 +147,12 @@ def test_inventory_and_certificates_of_a_shipped_order_arrive_by_mail(customer, 
     assert any(m["Subject"] == "Your report is ready: Inventory and certificates" for m in mails)
 
 
-def test_inventory_of_an_order_not_shipped_fails_saying_why(customer, operator):
+def test_inventory_of_an_order_not_shipped_is_refused_at_once(customer, operator):
     operator.top_up(customer.get("/account").json()["id"], "50.00")
     order = customer.order()
-    asked = ask(customer, {"kind": "inventory_certificates", "order_id": order["id"]})
-    job = finished(customer, asked.json()["id"])
-    assert job["status"] == "failed" and job["error"].startswith("order_not_shipped")
+    refused = ask(customer, {"kind": "inventory_certificates", "order_id": order["id"]})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (409, "order_not_shipped")
+    assert customer.items("/reports") == []
 
 
 def test_sales_and_realizations_cover_the_shipped_order(customer, operator):
@@ -190,6 +190,18 @@ def test_another_accounts_report_and_file_answer_404_like_missing_ones(product, 
         answer = stranger.get(path)
         assert answer.status_code == 404, (path, answer.text)
         assert answer.json()["error"]["code"] == "not_found"
+
+
+def test_a_packing_list_of_another_accounts_shipment_is_404_like_a_missing_one(product, customer, operator):
+    from tests.e2e.conftest import Api
+
+    _, shipment, _ = shipped_goods_order(operator, customer)
+    stranger = Api(product.url, product.mail)
+    stranger.register(company="Other AB")
+    for shipment_id in (shipment["id"], str(uuid.uuid4())):
+        answer = ask(stranger, {"kind": "packing_list", "shipment_ids": [shipment_id]})
+        assert (answer.status_code, answer.json()["error"]["code"]) == (404, "not_found")
+    assert stranger.items("/reports") == []
 
 
 def test_the_same_request_key_answers_the_first_job(customer):
