@@ -70,8 +70,18 @@ def load(url: str, entries: int, now: datetime) -> str:
                             currency="EUR", country="SE", language="en",
                             payment_reference="RF18539007547034"))
         session.commit()
-    start = now - timedelta(days=365)
-    step = timedelta(days=365) / entries
+    engine.dispose()
+    load_entries(url, account_id, entries, now)
+    return account_id
+
+
+def load_entries(url: str, account_id: str, entries: int, now: datetime, days: int = 365) -> None:
+    """``entries`` entries of an existing EUR account spread evenly over the ``days`` before
+    ``now``, written with COPY (also used by ``bench.documents`` for an account signed up
+    through the gateway).  Balances count from zero: the account should have no postings."""
+    engine = make_engine(url)
+    start = now - timedelta(days=days)
+    step = timedelta(days=days) / entries
     journal, postings = io.StringIO(), io.StringIO()
     balance = 0
     for i in range(entries):
@@ -98,7 +108,6 @@ def load(url: str, entries: int, now: datetime) -> str:
     finally:
         raw.close()
     engine.dispose()
-    return account_id
 
 
 def main() -> None:

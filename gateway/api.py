@@ -1329,8 +1329,10 @@ async def get_file(request: Request, file_id: str, me: Principal = Depends(princ
     return await relay(request, "documents", "get_file", me.own_account(), file_id)
 
 
-FILE_CONTENT: dict[int | str, dict[str, Any]] = {200: {"content": {"application/pdf": {}, "text/csv": {}},
-                      "description": "the file's bytes, streamed"}}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FILE_CONTENT: dict[int | str, dict[str, Any]] = {200: {
+    "content": {"application/pdf": {}, "text/csv": {}, XLSX: {}},
+    "description": "the file's bytes, streamed"}}
 
 
 @router.get("/files/{file_id}/content", tags=["documents"], response_class=Response,

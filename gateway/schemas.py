@@ -355,7 +355,7 @@ class ReportIn(Body):
 
     kind: Literal["receivables", "settlements", "sales", "realizations", "packing_list",
                   "inventory_certificates"]
-    format: Literal["pdf", "csv"] = "pdf"
+    format: Literal["pdf", "csv", "xlsx"] = "pdf"
     period_from: date | None = Field(None, alias="from", description="first day, YYYY-MM-DD")
     to: date | None = Field(None, description="last day, YYYY-MM-DD (at most today)")
     shipment_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(

@@ -648,7 +648,7 @@ class ReportRequest(Contract):
     request_key: str = Field(min_length=1, max_length=200)
     email: str | None = None
     kind: ReportKind
-    format: Literal["pdf", "csv"] = "pdf"
+    format: Literal["pdf", "csv", "xlsx"] = "pdf"
     period_from: str | None = None
     period_to: str | None = None
     shipment_ids: list[str] | None = None

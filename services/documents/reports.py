@@ -44,7 +44,7 @@ PACKING_LIST = "packing_list"
 INVENTORY = "inventory_certificates"
 KINDS = (RECEIVABLES, SETTLEMENTS, SALES, REALIZATIONS, PACKING_LIST, INVENTORY)
 LAYOUTS = ("by_article", "box_nomenclature", "box_characteristic")
-FORMATS = ("pdf", "csv")
+FORMATS = ("pdf", "csv", "xlsx")
 # how many months back a period may start, by kind (the seed: a year; half a year)
 LOOKBACK_MONTHS = {SETTLEMENTS: 12, SALES: 6, REALIZATIONS: 6}
 
@@ -72,7 +72,7 @@ def check_request(kind: str, fmt: str, parameters: dict[str, Any], today: date) 
     if kind not in KINDS:
         raise InvalidRequest(f"kind is one of {', '.join(KINDS)}", {"field": "kind"})
     if fmt not in FORMATS:
-        raise InvalidRequest("format is pdf or csv", {"field": "format"})
+        raise InvalidRequest("format is pdf, csv or xlsx", {"field": "format"})
     checked: dict[str, Any] = {}
     if kind in LOOKBACK_MONTHS:
         earliest = months_before(today, LOOKBACK_MONTHS[kind])
@@ -182,6 +182,43 @@ def write_csv(report: Report, translate: Callable[[str], str], write: Callable[[
             buffer.seek(0)
             buffer.truncate()
     write(buffer.getvalue().encode())
+
+
+def write_xlsx(report: Report, translate: Callable[[str], str], target: str) -> None:
+    """The report as a workbook (openpyxl's write-only mode: rows go to disk as they come):
+    money as exact decimal numbers with two decimals and a currency column where it varies,
+    dates as dates, a heading row's label in bold."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(translate(report.title)[:31])
+    bold = Font(bold=True)
+
+    def cell(value: Any, kind: str) -> Any:
+        if value is None or value == "":
+            return None
+        if isinstance(value, dict) and "message" in value:
+            return translate(value["message"])
+        if kind == "money":
+            made = WriteOnlyCell(sheet, Decimal(value["amount"]))
+            made.number_format = "#,##0.00"
+            return made
+        if kind == "date":
+            return date.fromisoformat(str(value)[:10])
+        return value
+
+    sheet.append([WriteOnlyCell(sheet, translate(c.label)) for c in report.columns])
+    for row in report.rows:
+        if row.style == "group":
+            heading = WriteOnlyCell(sheet, cell(row.label, "text"))
+            heading.font = bold
+            sheet.append([heading])
+        else:
+            sheet.append([cell(value, column.kind)
+                          for value, column in zip(row.cells, report.columns, strict=True)])
+    book.save(target)
 
 
 def money(amount: Any, currency: str) -> dict[str, str]:

@@ -81,7 +81,8 @@ PAYMENT_INVOICE = "payment_invoice"
 LICENCE_NOTE = "licence_delivery_note"  # reference: the order
 SHIPMENT_NOTE = "shipment_note"  # reference: the shipment
 PDF = "application/pdf"
-CSV = "text/csv; charset=utf-8"
+CONTENT_TYPES = {"pdf": PDF, "csv": "text/csv; charset=utf-8",
+                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 QUEUED, RUNNING, READY, FAILED = "queued", "running", "ready", "failed"  # a report job's
 PART_PAGES = 50  # a large report's PDF is rendered this many pages at a time, then joined
 
@@ -444,7 +445,12 @@ class DocumentsService(Pingable):
 
     def _report_file(self, job: ReportJob, report: reports.Report, language: str,
                      account: dict[str, Any], progress: Progress) -> StoredFile:
-        """Write the report to the file store as CSV (streamed) or PDF (in parts)."""
+        """Write the report to the file store as CSV (streamed), XLSX, or PDF (in parts)."""
+        if job.format == "xlsx":
+            with tempfile.TemporaryDirectory() as scratch:
+                target = os.path.join(scratch, "report.xlsx")
+                reports.write_xlsx(report, lambda message: i18n.gettext(language, message), target)
+                return self._store_file(target)
         if job.format == "csv":
             with self.files.writer() as writer:
                 def write(part: bytes) -> None:
@@ -480,11 +486,15 @@ class DocumentsService(Pingable):
                 progress.say(0.1 + 0.85 * (number + 1) / len(parts))
             joined = os.path.join(scratch, "report.pdf")
             self.renderer.merge(paths, joined)
-            with open(joined, "rb") as source, self.files.writer() as writer:
-                while chunk := source.read(filestore.CHUNK):
-                    writer.write(chunk)
-            assert writer.stored is not None
-            return writer.stored
+            return self._store_file(joined)
+
+    def _store_file(self, path: str) -> StoredFile:
+        """A file made on disk, copied into the store in chunks."""
+        with open(path, "rb") as source, self.files.writer() as writer:
+            while chunk := source.read(filestore.CHUNK):
+                writer.write(chunk)
+        assert writer.stored is not None
+        return writer.stored
 
     def _note_progress(self, job_id: str, fraction: float) -> None:
         """Say how far the report is (0–99 until it is ready) and renew its lease."""
@@ -509,12 +519,12 @@ class DocumentsService(Pingable):
             assert job is not None
             if job.status != RUNNING:
                 return  # another process finished it meanwhile
-            extension = "csv" if job.format == "csv" else "pdf"
+            extension = job.format
             since, until = report.period
             name = "-".join(filter(None, [job.kind.replace("_", "-"), since, until])) + f".{extension}"
             document = Document(
                 id=str(uuid.uuid4()), kind=job.kind, reference=job.id, account_id=job.account_id,
-                status="ready", content_type=CSV if job.format == "csv" else PDF, filename=name,
+                status="ready", content_type=CONTENT_TYPES[job.format], filename=name,
                 path=stored.path, size=stored.size, sha256=stored.sha256, period_from=since,
                 period_to=until, created_at=utcnow(),
                 expires_at=utcnow() + timedelta(days=settings.files_retention_days))

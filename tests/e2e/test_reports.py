@@ -220,3 +220,16 @@ def test_a_report_in_swedish_speaks_swedish(product):
     _, content = ready(swede, {"kind": "receivables"})
     text = pdf_text(content.content)
     assert "Kundfordringar" in text or "Reskontra" in text, text
+
+
+def test_a_sales_report_as_a_workbook_keeps_amounts_exact(customer, operator):
+    from openpyxl import load_workbook
+
+    order, shipment, skus = shipped_goods_order(operator, customer)
+    today = date.today().isoformat()
+    _, content = ready(customer, {"kind": "sales", "from": today, "to": today, "format": "xlsx"})
+    sheet = load_workbook(io.BytesIO(content.content)).active
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert rows[0] == ["Article", "Name", "Quantity", "Net", "VAT", "Gross"]
+    (rail,) = [row for row in rows if row[0] == skus[0]]
+    assert rail[2:] == [6, 60, 15, 75]  # 6 × 10.00 EUR, VAT 25 %
