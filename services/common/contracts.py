@@ -1044,7 +1044,8 @@ class DocumentReady(Event):
 Language = Literal["en", "sv", "ru"]
 MailTemplate = Literal["verify_email", "reset_password", "einvoice_unavailable",
                        "payment_order_decided", "invite_member", "order_placed",
-                       "order_completed", "shipment_status", "order_status", "invoice_issued"]
+                       "order_completed", "shipment_status", "order_status", "invoice_issued",
+                       "letter_posted"]
 
 
 class Attachment(Contract):

@@ -847,9 +847,28 @@ class InvoicingService(Pingable):
                 raise NotFound("no such letter", {"letter_id": letter_id})
             if letter.status == delivery.QUEUED_FOR_PRINT:
                 self._moved(session, letter, delivery.POSTED, "posted by an operator")
+                self._letter_notice(session, letter)
             elif letter.status != delivery.POSTED:
                 raise LetterNotQueued(f"the letter is {letter.status}", {"status": letter.status})
             return delivery.delivery_out(letter)
+
+    def _letter_notice(self, session: Session, letter: Delivery) -> None:
+        """Tell the buyer its document is in the post (to the mailing e-mail, a copy attached),
+        so the letter is not the first it hears of it."""
+        invoice = session.get(Invoice, letter.invoice_id)
+        assert invoice is not None
+        snapshot = json.loads(invoice.snapshot_json)
+        email = snapshot["buyer"].get("email")
+        if not email:
+            return
+        self.outbox.add(session, InvoiceMailRequested(
+            mail_id=f"letter-posted:{letter.id}", to=email, language=snapshot.get("language") or "en",
+            template="letter_posted", account_id=invoice.account_id,
+            attachments=[Attachment(kind="invoice", reference=invoice.id)],
+            context={"kind": invoice.kind or domain.INVOICE, "number": invoice.number,
+                     "posted_on": utcnow().date().isoformat(),
+                     "address": ", ".join((letter.recipient or "").splitlines()),
+                     "seller": snapshot["seller"]["name"]}))
 
     @rpc
     def set_access_point_simulator(self, outcome: str) -> dict[str, str]:

@@ -170,6 +170,13 @@ def test_a_letter_waits_in_the_print_queue_until_an_operator_posts_it(product, o
     assert invoice_of(customer, invoice["id"])["delivery_status"] == "posted"
     assert application_of(customer, application["id"])["status"] == "delivered"
     assert letter["id"] not in [r["id"] for r in operator.items("/admin/letters?status=queued_for_print")]
+    subject = f"Invoice {invoice['number']} is in the post"
+    testing.wait_for(lambda: [m for m in product.mail.to(email) if m["Subject"] == subject], 20, 0.3,
+                     "no notice of the posted letter")
+    (notice,) = [m for m in product.mail.to(email) if m["Subject"] == subject]  # once, posted twice
+    assert notice["Content-Language"] == "en" and "Storgatan 1" in testing.text_of(notice)
+    (copy,) = notice.iter_attachments()
+    assert copy.get_filename() == f"invoice-{invoice['number']}.pdf"
 
 
 def test_an_einvoice_to_a_directory_member_is_transmitted_and_passes_the_rules(product, operator):

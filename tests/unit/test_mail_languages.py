@@ -43,6 +43,10 @@ SAMPLES: dict[str, list[dict[str, object]]] = {
     ],
     "shipment_status": [{**ORDER, "shipment_number": "S-0042", "status": status}
                         for status in ("to_warehouse", "assembled", "shipped")],
+    "letter_posted": [
+        {"kind": kind, "number": "INV-2026-0001", "posted_on": "2026-12-01",
+         "address": "Ada Cloud AB, Sveavägen 1, 111 57 Stockholm, SE", "seller": "Nimbus AB"}
+        for kind in ("invoice", "credit_note")],
     "report_ready": [
         {"title": "Sales", "filename": "sales-2026-11-01-2026-11-30.csv", "link": LINK,
          "period_from": "2026-11-01", "period_to": "2026-11-30", "size": 2048, "attached": True},
