@@ -212,14 +212,25 @@ def test_the_same_request_key_answers_the_first_job(customer):
     assert [job["id"] for job in customer.items("/reports")] == [first.json()["id"]]
 
 
-def test_a_report_in_swedish_speaks_swedish(product):
+def test_a_report_asked_for_is_mailed_in_the_accounts_language_even_with_notifications_off(product):
     from tests.e2e.conftest import Api
 
     swede = Api(product.url, product.mail)
     swede.register(company="Svensk AB", language="sv")
+    off = swede.http.put("/account/notifications", json={"enabled": False}, headers=swede.headers())
+    assert off.status_code == 200, off.text
     _, content = ready(swede, {"kind": "receivables"})
     text = pdf_text(content.content)
-    assert "Kundfordringar" in text or "Reskontra" in text, text
+    assert "Kundfordringar" in text and "Sida 1 av 1" in text and "Ni är skyldiga" not in text, text
+
+    def report_mail():
+        return [m for m in product.mail.to(swede.email) if "rapport" in m["Subject"]]
+
+    (mail,) = testing.wait_for(report_mail, 20, message="the report was not mailed")
+    assert mail["Subject"] == "Din rapport är klar: Kundfordringar"
+    assert mail["Content-Language"] == "sv" and mail["To"] == swede.email
+    (attached,) = mail.iter_attachments()
+    assert attached.get_content_type() == "application/pdf" and attached.get_content() == content.content
 
 
 def test_a_sales_report_as_a_workbook_keeps_amounts_exact(customer, operator):
