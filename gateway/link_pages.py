@@ -14,10 +14,11 @@ import html
 from typing import Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from gateway.api import call, pay_url
+from gateway.api import call, pay_url, stream_file
 from gateway.pages import page
+from services.common import download_links
 from services.common.errors import (
     BusinessError,
     NotFound,
@@ -205,3 +206,19 @@ async def pay_by_card(request: Request, payment_invoice_id: str) -> HTMLResponse
     if payment["status"] != "pending":  # this amount was paid (or tried) already: look again
         return RedirectResponse(f"/pay/{payment_invoice_id}", status_code=303)
     return RedirectResponse(pay_url(request, payment["id"]), status_code=303)
+
+
+@router.get("/download/{token}")
+async def download(request: Request, token: str) -> Response:
+    """A report's file by the signed link its mail carries (it was too large to attach)."""
+    file_id = download_links.verify(request.app.state.settings.secret_key or "", token[:TOKEN_MAX])
+    if file_id is None:
+        return private(page("This link is no longer valid", """
+<p>Download links work for a few days. The file is also in Files in your account, as long as
+it is kept.</p>""", 404))
+    try:
+        found = await stream_file(request, None, file_id)
+    except NotFound:
+        return private(page("This file is no longer kept", "<p>Ask for the report again.</p>", 404))
+    found.headers.update(PRIVATE)
+    return found

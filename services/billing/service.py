@@ -870,16 +870,18 @@ class BillingService(Pingable):
         after = pages.decode_cursor(cursor)
         text, count = repository.statement_csv(session, account.id, account.currency, start, end,
                                                (after[0], int(after[1])) if after else None, limit)
-        next_cursor = None
-        if count == limit:
+        next_cursor = last_at = None
+        if count:
             last = next(csv.reader([text.rstrip("\n").rsplit("\n", 1)[-1]]))
-            next_cursor = pages.encode_cursor(datetime.fromisoformat(last[1]), last[0])
+            last_at = last[1]
+            if count == limit:
+                next_cursor = pages.encode_cursor(datetime.fromisoformat(last[1]), last[0])
         return {"currency": account.currency, "columns": list(repository.STATEMENT_COLUMNS),
                 "opening_balance": MoneyOut.of(repository.cash_before(session, account.id,
                                                                       account.currency, start)).wire(),
                 "closing_balance": MoneyOut.of(repository.cash_before(session, account.id,
                                                                       account.currency, end)).wire(),
-                "rows": text, "count": count, "next_cursor": next_cursor}
+                "rows": text, "count": count, "last_at": last_at, "next_cursor": next_cursor}
 
     @rpc
     def search_accounts(self, text: str | None = None, limit: int | None = None,

@@ -122,6 +122,7 @@ class Settings(BaseSettings):
     report_attach_max_bytes: int = Field(5 * 1024 * 1024, ge=0, description="a ready report larger "
                                          "than this is mailed as a link, not attached")
     files_retention_days: float = Field(30, gt=0, description="days a report's file is kept")
+    download_link_days: float = Field(7, gt=0, description="days a mailed download link works")
     files_sweep_interval: float = Field(3600.0, gt=0, description="seconds between removals of expired files")
     hub_blocking_detection: float = Field(0.0, ge=0, description="seconds; 0 is off")
 

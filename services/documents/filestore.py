@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,8 +92,34 @@ class FileStore:
         if sha256 is not None and digest.hexdigest() != sha256:
             raise FileCorrupt(details={"path": relative})
 
-    def remove(self, relative: str) -> None:
-        self.resolve(relative).unlink(missing_ok=True)
+    def remove(self, relative: str, unless_newer_than: float = 0) -> None:
+        """Remove a file — unless it was written within ``unless_newer_than`` seconds (a
+        writer that stored the same bytes again may be about to list them)."""
+        path = self.resolve(relative)
+        try:
+            if unless_newer_than and time.time() - path.stat().st_mtime < unless_newer_than:
+                return
+            path.unlink()
+        except FileNotFoundError:
+            pass
+
+    def blobs_older_than(self, seconds: float, batch: int) -> Iterator[list[str]]:
+        """The stored files written more than ``seconds`` ago, as relative paths, in batches."""
+        found: list[str] = []
+        if not self.root.is_dir():
+            return
+        limit = time.time() - seconds
+        for folder in sorted(self.root.iterdir()):
+            if not folder.is_dir() or len(folder.name) != 2:
+                continue
+            for blob in folder.iterdir():
+                if len(blob.name) == 64 and blob.stat().st_mtime < limit:
+                    found.append(f"{folder.name}/{blob.name}")
+                    if len(found) == batch:
+                        yield found
+                        found = []
+        if found:
+            yield found
 
     def resolve(self, relative: str) -> Path:
         path = (self.root / relative).resolve()

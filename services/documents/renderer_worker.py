@@ -25,16 +25,31 @@ import sys
 import traceback
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 def read_frame(stream: IO[bytes]) -> bytes | None:
-    header = stream.read(4)
-    if len(header) < 4:
+    """One frame, whole, or ``None`` when the stream ends before it does (a pipe hands over at
+    most a buffer's worth per read: a PDF arrives in many)."""
+    header = _read_exactly(stream, 4)
+    if header is None:
         return None
     (length,) = struct.unpack(">I", header)
-    return stream.read(length)
+    return _read_exactly(stream, length)
+
+
+def _read_exactly(stream: IO[bytes], size: int) -> bytes | None:
+    parts, missing = [], size
+    while missing:
+        part = stream.read(missing)
+        if not part:
+            return None
+        parts.append(part)
+        missing -= len(part)
+    return b"".join(parts)
 
 
 def write_frame(stream: IO[bytes], body: bytes) -> None:
@@ -52,13 +67,17 @@ def make_renderer() -> Any:
     from services.documents import i18n
 
     class PackagedAssetsOnly(URLFetcher):
+        """Serves files under ``templates/`` and nothing else.  The path checked is the one
+        read: decoded first (``%2e%2e`` is ``..``), resolved, then fetched by its own URI."""
+
         def fetch(self, url: str, headers: Any = None) -> Any:
-            if not url.startswith("file:"):
+            parts = urlsplit(url)
+            if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
                 raise ValueError(f"refusing to fetch {url}")
-            path = Path(url.removeprefix("file://")).resolve()
-            if TEMPLATES not in path.parents:
+            path = Path(url2pathname(parts.path)).resolve()
+            if TEMPLATES not in path.parents or not path.is_file():
                 raise ValueError(f"refusing to read {path}")
-            return super().fetch(url, headers)
+            return super().fetch(path.as_uri(), headers)
 
     loader = FileSystemLoader(TEMPLATES)
     base_url = TEMPLATES.as_uri() + "/"

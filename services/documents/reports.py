@@ -141,8 +141,11 @@ class Report:
     period: tuple[str | None, str | None] = (None, None)
     # the fraction of the rows produced so far, as the report's source can tell (0..1)
     done: Callable[[], float] = lambda: 0.0
-    # CSV written by the source itself, chunk after chunk (a settlements report's rows)
+    # CSV written by the source itself, chunk after chunk (a settlements report's rows), and
+    # the headings of its columns (billing's own: a movement's posting and time, its kind as
+    # billing names it, the amounts in major units)
     csv_chunks: Iterator[str] | None = None
+    csv_columns: list[str] = field(default_factory=list)
 
 
 def csv_value(value: Any, kind: str, translate: Callable[[str], str]) -> str:
@@ -163,7 +166,10 @@ def write_csv(report: Report, translate: Callable[[str], str], write: Callable[[
     label in the first column."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([translate(column.label) for column in report.columns])
+    if report.csv_chunks is not None:
+        writer.writerow([translate(label) for label in report.csv_columns])
+    else:
+        writer.writerow([translate(column.label) for column in report.columns])
     write(("\ufeff" + buffer.getvalue()).encode())
     if report.csv_chunks is not None:
         for chunk in report.csv_chunks:
@@ -318,7 +324,7 @@ def settlements(sources: Sources, account_id: str, parameters: dict[str, Any], t
 
     def chunks() -> Iterator[str]:
         for page in pages():
-            state["at"] = page["rows"][-200:].rsplit("\n", 2)[-2].split(",", 2)[1] if page["rows"] else until
+            state["at"] = page["last_at"] or until
             yield page["rows"].replace("\n", "\r\n")
 
     def done() -> float:
@@ -332,7 +338,9 @@ def settlements(sources: Sources, account_id: str, parameters: dict[str, Any], t
                  Column(N_("Reference"), width=3), Column(N_("Document"), width=2),
                  Column(N_("Amount"), "money"), Column(N_("Balance"), "money")],
         rows=movements(), period=(since, until), done=done,
-        csv_chunks=chunks() if parameters.get("format") == "csv" else None)
+        csv_chunks=chunks() if parameters.get("format") == "csv" else None,
+        csv_columns=[N_("Posting"), N_("Time"), N_("Movement"), N_("Reference"), N_("Order"),
+                     N_("Amount"), N_("Balance")])
 
 
 def sales(sources: Sources, account_id: str, parameters: dict[str, Any], today: date) -> Report:

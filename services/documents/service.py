@@ -20,7 +20,7 @@ from nameko.extensions import DependencyProvider
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import object_session
 
-from services.common import einvoice, facturx, pages
+from services.common import download_links, einvoice, facturx, pages
 from services.common.config import load_settings
 from services.common.contracts import (
     CreditNoteIssued,
@@ -410,35 +410,43 @@ class DocumentsService(Pingable):
             language = i18n.language_of(account.get("language"))
             parameters = {**json.loads(job.parameters_json), "format": job.format}
             report = reports.build(job.kind, sources, job.account_id, parameters, utcnow().date())
-            stored = self._report_file(job, report, language, account, Progress(self, job.id))
+            stored = self._report_file(job, report, language, account,
+                                       Progress(self, job.id, job.attempts))
         except (ServiceUnavailable, ServiceTimeout, RendererLost, eventlet.Timeout) as exc:
             log.warning("report %s: %s", job.id, exc)
             self._retry_report(job, f"{type(exc).__name__}: {exc}")
             return
         except BusinessError as refused:
             with self.db.transaction() as session:
-                found = session.get(ReportJob, job.id)
-                assert found is not None
-                self._fail_report(found, f"{refused.code}: {refused.message}")
+                if (mine := self._still_mine(session, job)) is not None:
+                    self._fail_report(mine, f"{refused.code}: {refused.message}")
             return
         except (RenderFailed, TooManyRows) as exc:
             log.error("report %s could not be produced: %s", job.id, exc)
             with self.db.transaction() as session:
-                found = session.get(ReportJob, job.id)
-                assert found is not None
-                self._fail_report(found, str(exc)[-2000:])
+                if (mine := self._still_mine(session, job)) is not None:
+                    self._fail_report(mine, str(exc)[-2000:])
             return
         except Exception as exc:  # unforeseen: tried again after a pause, as often as allowed
             log.exception("report %s failed unexpectedly (attempt %d)", job.id, job.attempts)
             self._retry_report(job, f"{type(exc).__name__}: {exc}")
             return
-        self._report_ready(job.id, report, stored, language, account)
+        self._report_ready(job, report, stored, language, account)
+
+    @staticmethod
+    def _still_mine(session: Any, job: ReportJob) -> ReportJob | None:
+        """The job, locked, if this try still holds it: running, and not taken up since by
+        another process after this one's lease ran out (that one's try is a later attempt)."""
+        return session.scalars(select(ReportJob).where(
+            ReportJob.id == job.id, ReportJob.status == RUNNING, ReportJob.attempts == job.attempts)
+            .with_for_update()).first()
 
     def _retry_report(self, job: ReportJob, error: str) -> None:
         """Back to the queue after a pause (``_claim_report`` fails it after the last try)."""
         pause = retry_delay(job.attempts - 1, self.settings.mail_retry_backoff)
         with self.db.transaction() as session:
-            session.execute(update(ReportJob).where(ReportJob.id == job.id, ReportJob.status == RUNNING)
+            session.execute(update(ReportJob).where(ReportJob.id == job.id, ReportJob.status == RUNNING,
+                                                    ReportJob.attempts == job.attempts)
                             .values(status=QUEUED, lease_until=utcnow() + timedelta(seconds=pause),
                                     error=error[-2000:])
                             .execution_options(synchronize_session=False))
@@ -496,17 +504,19 @@ class DocumentsService(Pingable):
         assert writer.stored is not None
         return writer.stored
 
-    def _note_progress(self, job_id: str, fraction: float) -> None:
-        """Say how far the report is (0–99 until it is ready) and renew its lease."""
+    def _note_progress(self, job_id: str, attempt: int, fraction: float) -> None:
+        """Say how far the report is (0–99 until it is ready) and renew its lease (while this
+        try still holds it)."""
         with self.db.transaction() as session:
-            session.execute(update(ReportJob).where(ReportJob.id == job_id, ReportJob.status == RUNNING)
+            session.execute(update(ReportJob).where(ReportJob.id == job_id, ReportJob.status == RUNNING,
+                                                    ReportJob.attempts == attempt)
                             .values(progress=max(0, min(int(fraction * 100), 99)),
                                     lease_until=utcnow() + timedelta(
                                         seconds=self.settings.report_lease_seconds))
                             .execution_options(synchronize_session=False))
 
-    def _report_ready(self, job_id: str, report: reports.Report, stored: StoredFile, language: str,
-                      account: dict[str, Any]) -> None:
+    def _report_ready(self, claimed: ReportJob, report: reports.Report, stored: StoredFile,
+                      language: str, account: dict[str, Any]) -> None:
         """The file is listed in Files, the job is ready, and the requester's mail is queued —
         in one transaction, so none of the three happens without the others."""
         settings = self.settings
@@ -515,10 +525,9 @@ class DocumentsService(Pingable):
         except (ServiceUnavailable, ServiceTimeout):
             mailing = None
         with self.db.transaction() as session:
-            job = session.get(ReportJob, job_id)
-            assert job is not None
-            if job.status != RUNNING:
-                return  # another process finished it meanwhile
+            job = self._still_mine(session, claimed)
+            if job is None:
+                return  # another process took it up meanwhile: its try is the one that counts
             extension = job.format
             since, until = report.period
             name = "-".join(filter(None, [job.kind.replace("_", "-"), since, until])) + f".{extension}"
@@ -536,7 +545,9 @@ class DocumentsService(Pingable):
                 attach = stored.size <= settings.report_attach_max_bytes
                 context = {"title": reports.TITLES[job.kind], "filename": name, "period_from": since,
                            "period_to": until, "size": stored.size, "attached": attach,
-                           "link": f"{settings.console_url}/files/{document.id}/content"}
+                           "link": f"{settings.console_url.rstrip('/')}/download/" + download_links.sign(
+                               settings.secret_key or "", document.id,
+                               settings.download_link_days * 86400)}
                 rendered = self.mail_templates.render("report_ready", language, context)
                 session.add(Mail(
                     id=f"report:{job.id}", recipient=recipient, language=language,
@@ -545,7 +556,7 @@ class DocumentsService(Pingable):
                     status=mail.QUEUED, attempts=0, reports=False,
                     attachments_json=json.dumps([{"kind": job.kind, "reference": job.id}])
                     if attach else None, next_attempt_at=utcnow(), created_at=utcnow()))
-        self._send_due(only=f"report:{job_id}")
+        self._send_due(only=f"report:{claimed.id}")
 
     def _fail_report(self, job: ReportJob, reason: str) -> None:
         job.status, job.error, job.finished_at, job.lease_until = FAILED, reason[-2000:], utcnow(), None
@@ -591,8 +602,11 @@ class DocumentsService(Pingable):
     @every("files_sweep_interval")
     def remove_expired_files(self) -> int:
         """Remove the files kept their time (reports'; issued documents are kept for good):
-        the row first, then the bytes unless another file holds the same."""
+        the row first, then the bytes unless another file holds the same or they were written
+        lately (a report with the same bytes may be about to list them); then bytes no file
+        holds any more (a report that died between storing and listing its file)."""
         removed = 0
+        grace = self._blob_grace()
         while True:
             with self.db.transaction() as session:
                 expired = list(session.scalars(select(Document).where(Document.expires_at <= utcnow())
@@ -605,10 +619,25 @@ class DocumentsService(Pingable):
                 session.flush()
                 kept = set(session.scalars(select(Document.path).where(Document.path.in_(paths))))
             for path in paths - kept:
-                self.files.remove(path)
+                self.files.remove(path, unless_newer_than=grace)
             removed += len(expired)
             if len(expired) < 100:
-                return removed
+                break
+        self._remove_unheld_blobs(grace)
+        return removed
+
+    def _blob_grace(self) -> float:
+        """Seconds within which stored bytes may still be waiting for their row: a report's
+        lease, plus its calls after storing."""
+        settings = self.settings
+        return settings.report_lease_seconds + 2 * settings.service_rpc_timeout + 60
+
+    def _remove_unheld_blobs(self, grace: float) -> None:
+        for batch in self.files.blobs_older_than(grace, batch=500):
+            held = set(self.db.session.scalars(select(Document.path).where(Document.path.in_(batch))))
+            self.db.session.rollback()
+            for path in set(batch) - held:
+                self.files.remove(path, unless_newer_than=grace)
 
     def _find(self, kind: str, reference: str) -> Document | None:
         return self.db.session.scalars(
@@ -648,15 +677,15 @@ class Progress:
     """A running report's progress, written at most once a second (each write renews the
     job's lease: a report that stops being heard of is taken up again)."""
 
-    def __init__(self, service: DocumentsService, job_id: str) -> None:
-        self.service, self.job_id = service, job_id
+    def __init__(self, service: DocumentsService, job_id: str, attempt: int) -> None:
+        self.service, self.job_id, self.attempt = service, job_id, attempt
         self.said_at = 0.0
 
     def say(self, fraction: float) -> None:
         now = time.monotonic()
         if now - self.said_at >= 1.0:
             self.said_at = now
-            self.service._note_progress(self.job_id, fraction)
+            self.service._note_progress(self.job_id, self.attempt, fraction)
 
 
 class TooManyRows(Exception):

@@ -97,7 +97,7 @@ def test_a_settlements_report_as_csv_has_a_row_per_movement(customer, operator):
     job, content = ready(customer, {"kind": "settlements", "format": "csv", "from": today, "to": today})
     assert content.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(content.content.decode("utf-8-sig"))))
-    assert rows[0] == ["Date", "Movement", "Reference", "Document", "Amount", "Balance"]
+    assert rows[0] == ["Posting", "Time", "Movement", "Reference", "Order", "Amount", "Balance"]
     assert [(row[2], row[5], row[6]) for row in rows[1:]] == [
         ("top_up", "40.00", "40.00"), ("top_up", "2.50", "42.50")]
 
