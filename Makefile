@@ -30,10 +30,11 @@ test-integration: install
 test-e2e: install
 	$(PY) -m pytest tests/e2e
 
-bench: install  ## gateway vs bare nameko RPC, a million-entry statement vs COPY, e-invoice checks vs bare XSD
+bench: install  ## gateway vs bare nameko RPC, a million-entry statement vs COPY, e-invoice checks vs bare XSD, documents vs bare WeasyPrint and COPY
 	$(PY) -m bench.gateway_vs_rpc
 	$(PY) -m bench.statement
 	$(PY) -m bench.einvoice
+	$(PY) -m bench.documents
 
 lint: install  ## ruff, then mypy (configured in pyproject.toml)
 	$(PY) -m ruff check .

@@ -3,7 +3,6 @@ report, every row is printed once, in order, and the joined file is one valid PD
 
 import io
 import subprocess
-from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -30,7 +29,7 @@ def report_of(rows: int) -> reports.Report:
                    for n in range(rows)]))
 
 
-def test_a_report_rendered_in_parts_numbers_its_pages_over_the_whole_and_keeps_every_row(pool, tmp_path: Path):
+def test_a_report_rendered_in_parts_numbers_its_pages_over_the_whole_and_keeps_every_row(pool, tmp_path):
     report = report_of(600)
     page_rows = reports.pages_of(list(report.rows), len(report.summary))
     total = len(page_rows)
