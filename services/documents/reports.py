@@ -160,7 +160,8 @@ def csv_value(value: Any, kind: str, translate: Callable[[str], str]) -> str:
     return str(value)
 
 
-def write_csv(report: Report, translate: Callable[[str], str], write: Callable[[bytes], None]) -> None:
+def write_csv(report: Report, translate: Callable[[str], str], write: Callable[[bytes], None],
+              breathe: Callable[[], Any] = lambda: None) -> None:
     """The report as CSV (UTF-8 with a byte-order mark, so spreadsheets read it as such): a
     header of the columns in the reader's language, then the rows; a heading row writes its
     label in the first column."""
@@ -187,13 +188,19 @@ def write_csv(report: Report, translate: Callable[[str], str], write: Callable[[
             write(buffer.getvalue().encode())
             buffer.seek(0)
             buffer.truncate()
+            breathe()
     write(buffer.getvalue().encode())
 
 
-def write_xlsx(report: Report, translate: Callable[[str], str], target: str) -> None:
+XLSX_MAX_ROWS = 1_000_000  # a worksheet holds 1,048,576
+
+
+def write_xlsx(report: Report, translate: Callable[[str], str], target: str,
+               breathe: Callable[[], Any] = lambda: None) -> None:
     """The report as a workbook (openpyxl's write-only mode: rows go to disk as they come):
-    money as exact decimal numbers with two decimals and a currency column where it varies,
-    dates as dates, a heading row's label in bold."""
+    money as exact decimal numbers with two decimals, dates as dates, a heading row's label in
+    bold.  ``breathe`` is called every 500 rows (the service lets other work run); more rows
+    than a worksheet holds is ``TooManyRows``."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -216,7 +223,12 @@ def write_xlsx(report: Report, translate: Callable[[str], str], target: str) -> 
         return value
 
     sheet.append([WriteOnlyCell(sheet, translate(c.label)) for c in report.columns])
-    for row in report.rows:
+    for count, row in enumerate(report.rows, 1):
+        if count % 500 == 0:
+            breathe()
+        if count > XLSX_MAX_ROWS:
+            raise TooManyRows(f"the report has more than {XLSX_MAX_ROWS} rows, more than a "
+                              "worksheet holds: ask for it as CSV")
         if row.style == "group":
             heading = WriteOnlyCell(sheet, cell(row.label, "text"))
             heading.font = bold
@@ -225,6 +237,10 @@ def write_xlsx(report: Report, translate: Callable[[str], str], target: str) -> 
             sheet.append([cell(value, column.kind)
                           for value, column in zip(row.cells, report.columns, strict=True)])
     book.save(target)
+
+
+class TooManyRows(Exception):
+    """A report too large for the format asked for (a CSV has no such limit)."""
 
 
 def money(amount: Any, currency: str) -> dict[str, str]:

@@ -421,7 +421,7 @@ class DocumentsService(Pingable):
                 if (mine := self._still_mine(session, job)) is not None:
                     self._fail_report(mine, f"{refused.code}: {refused.message}")
             return
-        except (RenderFailed, TooManyRows) as exc:
+        except (RenderFailed, reports.TooManyRows) as exc:
             log.error("report %s could not be produced: %s", job.id, exc)
             with self.db.transaction() as session:
                 if (mine := self._still_mine(session, job)) is not None:
@@ -457,21 +457,25 @@ class DocumentsService(Pingable):
         if job.format == "xlsx":
             with tempfile.TemporaryDirectory() as scratch:
                 target = os.path.join(scratch, "report.xlsx")
-                reports.write_xlsx(report, lambda message: i18n.gettext(language, message), target)
+                reports.write_xlsx(report, lambda message: i18n.gettext(language, message), target,
+                                   breathe=lambda: progress.say(report.done(), breathe=True))
                 return self._store_file(target)
         if job.format == "csv":
             with self.files.writer() as writer:
                 def write(part: bytes) -> None:
                     writer.write(part)
                     progress.say(report.done())
-                reports.write_csv(report, lambda message: i18n.gettext(language, message), write)
+                reports.write_csv(report, lambda message: i18n.gettext(language, message), write,
+                                  breathe=lambda: eventlet.sleep(0))
             assert writer.stored is not None
             return writer.stored
         rows = []
         for row in report.rows:
             rows.append(row)
+            if len(rows) % 1000 == 0:
+                eventlet.sleep(0)  # let other green threads run between the pages of rows
             if len(rows) > reports.MAX_PDF_ROWS:
-                raise TooManyRows(f"the report has more than {reports.MAX_PDF_ROWS} rows, more "
+                raise reports.TooManyRows(f"the report has more than {reports.MAX_PDF_ROWS} rows, more "
                                   "than a PDF holds well: ask for it as CSV")
         progress.say(0.1)
         page_rows = reports.pages_of(rows, len(report.summary))
@@ -681,15 +685,15 @@ class Progress:
         self.service, self.job_id, self.attempt = service, job_id, attempt
         self.said_at = 0.0
 
-    def say(self, fraction: float) -> None:
+    def say(self, fraction: float, breathe: bool = False) -> None:
+        """Note how far the report is; ``breathe``: first let other green threads run (a long
+        loop of Python work must not hold the hub)."""
+        if breathe:
+            eventlet.sleep(0)
         now = time.monotonic()
         if now - self.said_at >= 1.0:
             self.said_at = now
             self.service._note_progress(self.job_id, self.attempt, fraction)
-
-
-class TooManyRows(Exception):
-    """A report too large for a PDF (its CSV has no such limit)."""
 
 
 def report_out(job: ReportJob) -> ReportOut:
