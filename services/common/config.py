@@ -115,6 +115,12 @@ class Settings(BaseSettings):
     render_timeout: float = Field(120.0, gt=0, description="seconds one document may take to render")
     render_memory_mb: int = Field(1024, ge=0,
                                   description="address space of a renderer process (0: unlimited)")
+    render_cpu_share: float = Field(0.25, gt=0, le=1, description="share of one core a renderer "
+                                    "may use while other processes are busy, once a document has "
+                                    "had render_burst_seconds at full speed")
+    render_burst_seconds: float = Field(0.3, ge=0, description="CPU seconds a document renders at "
+                                        "full speed before render_cpu_share may hold it")
+    render_nice: int = Field(19, ge=0, le=19, description="renderers' scheduling priority (nice)")
     report_interval: float = Field(1.0, gt=0, description="seconds between looks for queued reports")
     report_lease_seconds: float = Field(60.0, gt=0, description="a running report unheard of this long "
                                         "(its process died) is taken up again")

@@ -11,17 +11,20 @@ renderer fetch from the network or read the machine's files.
 
 The process limits its own address space (``--memory-mb``): a document that would need more
 fails with ``MemoryError`` and the service replaces the process; the service also bounds each
-render's time.
+render's time.  It runs at a lower priority (``--nice``) and, past a burst, at a share of one
+core (``--cpu-share``, ``Throttle``), so that long reports never starve customers' requests.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import signal
 import struct
 import sys
+import time
 import traceback
 from pathlib import Path
 from typing import IO, Any
@@ -114,21 +117,89 @@ def merge(parts: list[str], target: str) -> bytes:
     return b""
 
 
+class Throttle:
+    """Gives the CPU back to the requests customers are waiting for.  Every ``QUANTUM`` of this
+    process's CPU time (``ITIMER_PROF``) past a document's first ``burst_seconds`` (an invoice
+    renders within it), it looks at the whole box (``/proc/stat``): when other processes were
+    busy meanwhile — more than a quarter of a core — it sleeps as long as holds it to ``share``
+    of one core; on an idle box it renders at full speed."""
+
+    QUANTUM = 0.05
+    OTHERS_BUSY = 0.25  # cores
+
+    def __init__(self, share: float, burst_seconds: float) -> None:
+        self.pause = self.QUANTUM * (1 / share - 1) if 0 < share < 1 else 0.0
+        self.burst = burst_seconds
+        self.used = 0.0
+        self.last = self._sample()
+
+    def start(self) -> None:
+        if self.pause:
+            signal.signal(signal.SIGPROF, self._tick)
+            signal.setitimer(signal.ITIMER_PROF, self.QUANTUM, self.QUANTUM)
+
+    def reset(self) -> None:
+        """A new document: its burst starts afresh."""
+        self.used = 0.0
+        self.last = self._sample()
+
+    def _tick(self, signum: int, frame: Any) -> None:
+        self.used += self.QUANTUM
+        now = self._sample()
+        if self.used > self.burst and self._others_busy(self.last, now):
+            time.sleep(self.pause)
+            now = self._sample()
+        self.last = now
+
+    def _others_busy(self, before: tuple[float, float, float] | None,
+                     after: tuple[float, float, float] | None) -> bool:
+        if before is None or after is None:
+            return True  # no way to tell: assume the box is shared
+        wall = after[0] - before[0]
+        if wall <= 0:
+            return False
+        box_cores = (after[1] - before[1]) / wall
+        mine = (after[2] - before[2]) / wall
+        return box_cores - mine > self.OTHERS_BUSY
+
+    @staticmethod
+    def _sample() -> tuple[float, float, float] | None:
+        """(now, the box's busy CPU seconds, this process's CPU seconds)."""
+        try:
+            with open("/proc/stat") as stat:
+                fields = [int(v) for v in stat.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+        busy = (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+        times = os.times()
+        return time.monotonic(), busy, times.user + times.system
+
+
 def main() -> None:
     # Ctrl-C reaches the whole process group; the documents service ends this process itself
     # (closing the pipe or killing it), so the interrupt is not ours to act on.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     parser = argparse.ArgumentParser()
     parser.add_argument("--memory-mb", type=int, default=0)
-    limit = parser.parse_args().memory_mb
+    parser.add_argument("--cpu-share", type=float, default=1.0)
+    parser.add_argument("--burst-seconds", type=float, default=1.0)
+    parser.add_argument("--nice", type=int, default=0)
+    options = parser.parse_args()
+    limit = options.memory_mb
     if limit:
         resource.setrlimit(resource.RLIMIT_AS, (limit * 1024 * 1024, limit * 1024 * 1024))
+    if options.nice:
+        os.nice(options.nice)  # rendering is background work: requests come first
     render = make_renderer()
+    throttle = Throttle(options.cpu_share, options.burst_seconds)
+    throttle.start()
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     while True:
         body = read_frame(stdin)
         if body is None:
             return
+        throttle.reset()
         try:
             reply = b"\x00" + render(json.loads(body))
         except MemoryError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 import eventlet
@@ -28,10 +29,25 @@ class RendererLost(RenderFailed):
     """The rendering process died or overran its time; it is replaced."""
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What a renderer process may use: address space, a share of a core past a burst, and
+    its priority (see ``renderer_worker``)."""
+
+    memory_mb: int = 0
+    cpu_share: float = 1.0
+    burst_seconds: float = 0.3
+    nice: int = 0
+
+    def arguments(self) -> list[str]:
+        return ["--memory-mb", str(self.memory_mb), "--cpu-share", str(self.cpu_share),
+                "--burst-seconds", str(self.burst_seconds), "--nice", str(self.nice)]
+
+
 class RendererProcess:
-    def __init__(self, memory_mb: int) -> None:
+    def __init__(self, limits: Limits) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "services.documents.renderer_worker", "--memory-mb", str(memory_mb)],
+            [sys.executable, "-m", "services.documents.renderer_worker", *limits.arguments()],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
@@ -61,15 +77,17 @@ class RendererPool:
     one that overruns ``timeout`` seconds or runs out of memory is killed and replaced
     (``RendererLost``)."""
 
-    def __init__(self, size: int, timeout: float = 120.0, memory_mb: int = 0) -> None:
-        self.timeout, self.memory_mb = timeout, memory_mb
+    def __init__(self, size: int, timeout: float = 120.0, memory_mb: int = 0,
+                 limits: Limits | None = None) -> None:
+        self.timeout = timeout
+        self.limits = limits or Limits(memory_mb=memory_mb)
         self._idle: LightQueue = LightQueue()
         self._all: list[RendererProcess] = []
         for _ in range(size):
             self._add()
 
     def _add(self) -> None:
-        process = RendererProcess(self.memory_mb)
+        process = RendererProcess(self.limits)
         self._all.append(process)
         self._idle.put(process)
 
@@ -118,8 +136,9 @@ class Renderer(DependencyProvider):
 
     def start(self) -> None:
         settings = load_settings()
-        self.pool = RendererPool(settings.renderer_processes, settings.render_timeout,
-                                 settings.render_memory_mb)
+        self.pool = RendererPool(settings.renderer_processes, settings.render_timeout, limits=Limits(
+            memory_mb=settings.render_memory_mb, cpu_share=settings.render_cpu_share,
+            burst_seconds=settings.render_burst_seconds, nice=settings.render_nice))
 
     def stop(self) -> None:
         if self.pool is not None:
