@@ -91,8 +91,9 @@ def load_entries(url: str, account_id: str, entries: int, now: datetime, days: i
         at = (start + step * i).isoformat()
         journal.write(f"{entry_id}\t{account_id}\ttop_up\tbench {i}\tbench:{entry_id}\t{abs(amount)}"
                       f"\tEUR\t\\N\tbench\t{at}\n")
-        postings.write(f"{entry_id}\tcustomer_cash\t{account_id}\t{amount}\tEUR\t{balance}\t{at}\n"
-                       f"{entry_id}\tbank\t\\N\t{-amount}\tEUR\t\\N\t{at}\n")
+        postings.write(f"{entry_id}\tcustomer_cash\t{account_id}\t{amount}\tEUR\t{balance}\t{at}"
+                       f"\ttop_up\tbench {i}\t\\N\n"
+                       f"{entry_id}\tbank\t\\N\t{-amount}\tEUR\t\\N\t{at}\t\\N\t\\N\t\\N\n")
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
@@ -101,7 +102,7 @@ def load_entries(url: str, account_id: str, entries: int, now: datetime, days: i
                            "amount_minor, currency, order_id, actor, created_at) FROM STDIN", journal)
         postings.seek(0)
         cursor.copy_expert("COPY postings (entry_id, book, account_id, amount_minor, currency, "
-                           "balance_after_minor, at) FROM STDIN", postings)
+                           "balance_after_minor, at, kind, reference, order_id) FROM STDIN", postings)
         raw.commit()
         cursor.execute("ANALYZE")
         raw.commit()

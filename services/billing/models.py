@@ -313,6 +313,11 @@ class Posting(Base):
     # the entry's time, kept here so a wallet's postings in a period, and its latest one, are
     # found by one index; never earlier than the wallet's previous posting's
     at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # on a wallet posting: its entry's kind, reference and order, as its statement line shows
+    # them (read without joining the journal)
+    kind: Mapped[str | None] = mapped_column(String(40))
+    reference: Mapped[str | None] = mapped_column(String(200))
+    order_id: Mapped[str | None] = mapped_column(String(36))
 
     entry: Mapped[JournalEntry] = relationship(back_populates="postings")
 

@@ -9,9 +9,10 @@ import math
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Numeric, delete, func, literal, or_, select, tuple_, update
+from sqlalchemy import BigInteger, Numeric, case, delete, func, literal, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
@@ -138,7 +139,9 @@ def record_entry(
             after = (latest.balance_after_minor if latest is not None else 0) + leg.amount.minor
         afters.append(after)
     postings = [Posting(book=leg.book, account_id=leg.account_id, amount_minor=leg.amount.minor,
-                        currency=leg.amount.currency, balance_after_minor=after, at=now)
+                        currency=leg.amount.currency, balance_after_minor=after, at=now,
+                        **({"kind": kind, "reference": reference, "order_id": order_id}
+                           if after is not None else {}))
                 for leg, after in zip(legs, afters, strict=True)]
     entry = JournalEntry(
         id=str(uuid.uuid4()),
@@ -486,13 +489,13 @@ def statement_csv(session: Session, account_id: str, currency: str, since: datet
                   after: tuple[datetime, int] | None, limit: int) -> tuple[str, int]:
     """Up to ``limit`` of the cash wallet's postings in [since, until) after a (time, id) key,
     oldest first, as CSV rows (``STATEMENT_COLUMNS``, amounts in major units) and how many.
-    On PostgreSQL the database writes the CSV itself (``string_agg`` of formatted rows, one
+    One range of ``ix_postings_wallet_at``: a wallet posting carries its entry's kind, reference
+    and order.  On PostgreSQL the database writes the CSV itself (``string_agg`` of formatted rows, one
     value back: a page of 50,000 costs little more than reading it; ``COPY`` would be the same
     but psycopg2 refuses it under eventlet's green wait callback); elsewhere the csv module."""
     digits = exponent(currency)
-    query = (select(Posting.id, Posting.at, JournalEntry.kind, JournalEntry.reference,
-                    JournalEntry.order_id, Posting.amount_minor, Posting.balance_after_minor)
-             .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+    query = (select(Posting.id, Posting.at, Posting.kind, Posting.reference, Posting.order_id,
+                    Posting.amount_minor, Posting.balance_after_minor)
              .where(Posting.account_id == account_id, Posting.book == CUSTOMER_CASH,
                     Posting.currency == currency, Posting.at >= since, Posting.at < until)
              .order_by(Posting.at, Posting.id).limit(limit))
@@ -511,17 +514,19 @@ def statement_csv(session: Session, account_id: str, currency: str, since: datet
                              else Money.from_minor(row.balance_after_minor, currency).amount])
             count += 1
         return out.getvalue(), count
-    major = literal(10 ** digits, Numeric())
+    scale = literal(Decimal(1).scaleb(-digits), Numeric())  # minor units times 0.01: exact
 
-    def quoted(text: Any) -> Any:
-        return literal('"') + func.replace(func.coalesce(text, ""), '"', '""') + literal('"')
+    def text_cell(value: Any) -> Any:
+        """As the csv module writes it: quoted (quotes doubled) only when it must be."""
+        return case((value.regexp_match('[,"\r\n]'),
+                     literal('"') + func.replace(value, '"', '""') + literal('"')), else_=value)
 
-    line = func.concat_ws(
+    line = func.concat_ws(  # kinds are identifiers and order ids UUIDs: never quoted
         ",", Posting.id,
         func.to_char(func.timezone("UTC", Posting.at), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-        quoted(JournalEntry.kind), quoted(JournalEntry.reference), quoted(JournalEntry.order_id),
-        func.round(Posting.amount_minor / major, digits),
-        func.round(Posting.balance_after_minor / major, digits))
+        func.coalesce(Posting.kind, ""), text_cell(func.coalesce(Posting.reference, "")),
+        func.coalesce(Posting.order_id, ""),  # concat_ws leaves out NULLs: every cell is there
+        Posting.amount_minor * scale, Posting.balance_after_minor * scale)
     page = query.with_only_columns(line.label("line"), Posting.at, Posting.id).subquery()
     text, count = session.execute(select(
         func.coalesce(func.string_agg(page.c.line, aggregate_order_by(literal("\n"), page.c.at,

@@ -121,7 +121,7 @@ class Settings(BaseSettings):
     render_burst_seconds: float = Field(0.3, ge=0, description="CPU seconds a document renders at "
                                         "full speed before render_cpu_share may hold it")
     render_nice: int = Field(19, ge=0, le=19, description="renderers' scheduling priority (nice)")
-    report_interval: float = Field(1.0, gt=0, description="seconds between looks for queued reports")
+    report_interval: float = Field(0.5, gt=0, description="seconds between looks for queued reports")
     report_lease_seconds: float = Field(60.0, gt=0, description="a running report unheard of this long "
                                         "(its process died) is taken up again")
     report_attempts: int = Field(3, ge=1, le=20, description="tries of a report before it fails")

@@ -18,8 +18,9 @@ import csv
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from services.common.errors import InvalidRequest, PeriodTooLong
@@ -141,10 +142,10 @@ class Report:
     period: tuple[str | None, str | None] = (None, None)
     # the fraction of the rows produced so far, as the report's source can tell (0..1)
     done: Callable[[], float] = lambda: 0.0
-    # CSV written by the source itself, chunk after chunk (a settlements report's rows), and
-    # the headings of its columns (billing's own: a movement's posting and time, its kind as
-    # billing names it, the amounts in major units)
-    csv_chunks: Iterator[str] | None = None
+    # CSV written by the source itself, in consecutive parts (a settlements report's periods,
+    # read at once), each chunk after chunk, and the headings of its columns (billing's own: a
+    # movement's posting and time, its kind as billing names it, the amounts in major units)
+    csv_parts: list[Iterator[str]] | None = None
     csv_columns: list[str] = field(default_factory=list)
 
 
@@ -160,21 +161,26 @@ def csv_value(value: Any, kind: str, translate: Callable[[str], str]) -> str:
     return str(value)
 
 
+def csv_heading(report: Report, translate: Callable[[str], str]) -> bytes:
+    """The CSV's first line: a byte-order mark (so spreadsheets read UTF-8 as such) and the
+    columns' headings in the reader's language."""
+    buffer = io.StringIO()
+    if report.csv_parts is not None:
+        csv.writer(buffer, lineterminator="\n").writerow([translate(h) for h in report.csv_columns])
+    else:
+        csv.writer(buffer, lineterminator="\r\n").writerow([translate(c.label) for c in report.columns])
+    return ("\ufeff" + buffer.getvalue()).encode()
+
+
 def write_csv(report: Report, translate: Callable[[str], str], write: Callable[[bytes], None],
               breathe: Callable[[], Any] = lambda: None) -> None:
-    """The report as CSV (UTF-8 with a byte-order mark, so spreadsheets read it as such): a
-    header of the columns in the reader's language, then the rows; a heading row writes its
-    label in the first column."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    if report.csv_chunks is not None:
-        writer.writerow([translate(label) for label in report.csv_columns])
-    else:
-        writer.writerow([translate(column.label) for column in report.columns])
-    write(("\ufeff" + buffer.getvalue()).encode())
-    if report.csv_chunks is not None:
-        for chunk in report.csv_chunks:
-            write(chunk.encode())
+    """The report as CSV: the heading, then the rows (a heading row writes its label in the
+    first column), or the source's own parts one after another."""
+    write(csv_heading(report, translate))
+    if report.csv_parts is not None:
+        for part in report.csv_parts:
+            for chunk in part:
+                write(chunk.encode())
         return
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -255,10 +261,19 @@ def _sum(values: list[dict[str, str]]) -> Decimal:
 
 
 class Sources:
-    """The other services a report reads (nameko proxies with a timeout each)."""
+    """The other services a report reads (nameko proxies with a timeout each), and how to ask
+    one of them something while the report goes on (``ahead(call) -> wait()``: the service
+    gives a green thread; by default the call is made at once)."""
 
-    def __init__(self, billing: Any, orders: Any, invoicing: Any) -> None:
+    def __init__(self, billing: Any, orders: Any, invoicing: Any,
+                 ahead: Callable[[Callable[[], Any]], Callable[[], Any]] | None = None) -> None:
         self.billing, self.orders, self.invoicing = billing, orders, invoicing
+        self.ahead = ahead or _at_once
+
+
+def _at_once(call: Callable[[], Any]) -> Callable[[], Any]:
+    answer = call()
+    return lambda: answer
 
 
 def build(kind: str, sources: Sources, account_id: str, parameters: dict[str, Any],
@@ -298,11 +313,23 @@ def receivables(sources: Sources, account_id: str, parameters: dict[str, Any], t
 STATEMENT_PAGE = 50_000
 
 
+CSV_SLICES = 2  # a settlements CSV's period is read in this many parts at once (two cores)
+
+SETTLEMENTS_COLUMNS = [Column(N_("Date"), "date"), Column(N_("Movement"), width=2),
+                       Column(N_("Reference"), width=3), Column(N_("Document"), width=2),
+                       Column(N_("Amount"), "money"), Column(N_("Balance"), "money")]
+STATEMENT_HEADINGS = [N_("Posting"), N_("Time"), N_("Movement"), N_("Reference"), N_("Order"),
+                      N_("Amount"), N_("Balance")]
+
+
 def settlements(sources: Sources, account_id: str, parameters: dict[str, Any], today: date) -> Report:
     """The opening balance, every movement of the cash wallet, the closing balance — and the
     invoices and credit notes issued in the period, each movement naming the document that
-    covers its order."""
+    covers its order.  As CSV: billing's movements as billing writes them, the period read in
+    ``CSV_SLICES`` parts at once."""
     since, until = parameters["from"], parameters["to"]
+    if parameters.get("format") == "csv":
+        return _settlements_csv(sources, account_id, since, until)
     first = sources.billing.export_statement(account_id, since, until, None, STATEMENT_PAGE)
     currency = first["currency"]
     documents = sources.invoicing.issued_between(account_id, since, until)["items"]
@@ -313,20 +340,11 @@ def settlements(sources: Sources, account_id: str, parameters: dict[str, Any], t
     state = {"at": since}
     span = max((date.fromisoformat(until) - date.fromisoformat(since)).days + 1, 1)
 
-    def pages() -> Iterator[dict[str, Any]]:
-        page = first
-        while True:
-            yield page
-            if not page["next_cursor"]:
-                return
-            page = sources.billing.export_statement(account_id, since, until, page["next_cursor"],
-                                                    STATEMENT_PAGE)
-
     def movements() -> Iterator[Row]:
         yield Row([since, msg(N_("Opening balance")), None, None, None, first["opening_balance"]], "total")
-        for page in pages():
+        for page in _statement_pages(sources, account_id, since, until, first):
             for _posting, at, kind, reference, order_id, amount, balance in csv.reader(
-                    io.StringIO(page["rows"])):
+                    io.StringIO(page["rows"], newline="")):
                 state["at"] = at
                 yield Row([at, msg(MOVEMENTS[kind]) if kind in MOVEMENTS else kind, reference,
                            ", ".join(by_order.get(order_id, [])), money(amount, currency),
@@ -338,25 +356,53 @@ def settlements(sources: Sources, account_id: str, parameters: dict[str, Any], t
                 yield Row([document["issue_date"], msg(MOVEMENTS[document["kind"]]), document["number"],
                            document["credited_invoice_number"] or "", document["total"], None])
 
-    def chunks() -> Iterator[str]:
-        for page in pages():
-            state["at"] = page["last_at"] or until
-            yield page["rows"].replace("\n", "\r\n")
-
     def done() -> float:
         return min((date.fromisoformat(state["at"][:10]) - date.fromisoformat(since)).days / span, 1.0)
 
     summary = [(N_("Opening balance"), first["opening_balance"], "money"),
                (N_("Closing balance"), first["closing_balance"], "money")]
-    return Report(
-        title=TITLES[SETTLEMENTS], subtitle=f"{since} – {until}", summary=summary,
-        columns=[Column(N_("Date"), "date"), Column(N_("Movement"), width=2),
-                 Column(N_("Reference"), width=3), Column(N_("Document"), width=2),
-                 Column(N_("Amount"), "money"), Column(N_("Balance"), "money")],
-        rows=movements(), period=(since, until), done=done,
-        csv_chunks=chunks() if parameters.get("format") == "csv" else None,
-        csv_columns=[N_("Posting"), N_("Time"), N_("Movement"), N_("Reference"), N_("Order"),
-                     N_("Amount"), N_("Balance")])
+    return Report(title=TITLES[SETTLEMENTS], subtitle=f"{since} – {until}", summary=summary,
+                  columns=SETTLEMENTS_COLUMNS, rows=movements(), period=(since, until), done=done,
+                  csv_columns=STATEMENT_HEADINGS)
+
+
+def _statement_pages(sources: Sources, account_id: str, since: str, until: str,
+                     first: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+    """Billing's statement pages over [since, until] in order, the next asked for as soon as
+    its cursor is known: billing and PostgreSQL make page n + 1 while page n is written."""
+    page = first or sources.billing.export_statement(account_id, since, until, None, STATEMENT_PAGE)
+    while True:
+        cursor = page["next_cursor"]
+        following = sources.ahead(partial(sources.billing.export_statement, account_id, since,
+                                          until, cursor, STATEMENT_PAGE)) if cursor else None
+        yield page
+        if following is None:
+            return
+        page = following()
+
+
+def _settlements_csv(sources: Sources, account_id: str, since: str, until: str) -> Report:
+    start, end = date.fromisoformat(since), date.fromisoformat(until)
+    days = (end - start).days + 1
+    bounds = sorted({start + timedelta(days=days * k // CSV_SLICES) for k in range(CSV_SLICES)})
+    ranges = [(first, (bounds[n + 1] if n + 1 < len(bounds) else end + timedelta(days=1))
+               - timedelta(days=1)) for n, first in enumerate(bounds)]
+    reached = [first.isoformat() for first, _ in ranges]
+
+    def part(n: int, first: date, last: date) -> Iterator[str]:
+        for page in _statement_pages(sources, account_id, first.isoformat(), last.isoformat()):
+            reached[n] = page["last_at"] or last.isoformat()
+            yield page["rows"]  # as billing wrote it: LF line ends, a line break inside a cell kept
+        reached[n] = last.isoformat()
+
+    def done() -> float:
+        covered = sum((date.fromisoformat(at[:10]) - first).days for at, (first, _) in zip(reached, ranges,
+                                                                                          strict=True))
+        return min(covered / days, 1.0)
+
+    return Report(title=TITLES[SETTLEMENTS], subtitle=f"{since} – {until}", columns=SETTLEMENTS_COLUMNS,
+                  rows=iter(()), period=(since, until), done=done, csv_columns=STATEMENT_HEADINGS,
+                  csv_parts=[part(n, first, last) for n, (first, last) in enumerate(ranges)])
 
 
 def sales(sources: Sources, account_id: str, parameters: dict[str, Any], today: date) -> Report:

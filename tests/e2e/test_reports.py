@@ -91,15 +91,19 @@ def test_a_settlements_report_lists_opening_movements_and_closing_and_arrives_by
 
 def test_a_settlements_report_as_csv_has_a_row_per_movement(customer, operator):
     account = customer.get("/account").json()
-    operator.top_up(account["id"], "40.00")
-    operator.top_up(account["id"], "2.50")
+    tricky = 'bank line "7", Ada\nAB'  # a comma, quotes and a line break stay in one cell
+    for amount, reference in (("40.00", tricky), ("2.50", "bank line 8")):
+        answer = operator.post(f"/admin/accounts/{account['id']}/top-ups",
+                               {"amount": {"amount": amount, "currency": "EUR"}, "reference": reference},
+                               headers={"Idempotency-Key": uuid.uuid4().hex})
+        assert answer.status_code == 201, answer.text
     today = date.today().isoformat()
     job, content = ready(customer, {"kind": "settlements", "format": "csv", "from": today, "to": today})
     assert content.headers["content-type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(content.content.decode("utf-8-sig"))))
+    rows = list(csv.reader(io.StringIO(content.content.decode("utf-8-sig"), newline="")))
     assert rows[0] == ["Posting", "Time", "Movement", "Reference", "Order", "Amount", "Balance"]
-    assert [(row[2], row[5], row[6]) for row in rows[1:]] == [
-        ("top_up", "40.00", "40.00"), ("top_up", "2.50", "42.50")]
+    assert [(row[2], row[3], row[5], row[6]) for row in rows[1:]] == [
+        ("top_up", tricky, "40.00", "40.00"), ("top_up", "bank line 8", "2.50", "42.50")]
 
 
 def test_a_period_further_back_than_the_report_allows_is_refused_with_the_range(customer):

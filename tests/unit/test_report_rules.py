@@ -420,7 +420,16 @@ def statement(rows: str, cursor: str | None) -> dict[str, Any]:
 
 def settlements(pages: dict[str | None, dict[str, Any]], fmt: str = "pdf",
                 documents: list[dict[str, Any]] | None = None) -> tuple[Report, Stub]:
-    billing = Stub(export_statement=lambda account, since, until, cursor, limit: pages[cursor])
+    def export_statement(account: str, since: str, until: str, cursor: str | None, limit: int) -> dict:
+        """Billing's page, holding only the movements of the period asked for (a CSV asks for
+        its period in parts)."""
+        page = pages[cursor]
+        rows = "".join(line + "\n" for line in page["rows"].splitlines()
+                       if since <= line.split(",", 2)[1][:10] <= until)
+        return {**statement(rows, page["next_cursor"]), "opening_balance": page["opening_balance"],
+                "closing_balance": page["closing_balance"]}
+
+    billing = Stub(export_statement=export_statement)
     invoicing = Stub(issued_between={"items": documents or []})
     report = reports.settlements(reports.Sources(billing, None, invoicing), "acc-1",
                                  {"from": "2026-08-01", "to": "2026-08-31", "format": fmt}, TODAY)
@@ -454,8 +463,8 @@ def test_settlements_read_references_with_quotes_and_commas_as_one_cell_each():
 def test_a_settlements_csv_keeps_billings_quoting_so_a_reference_stays_one_cell():
     report, _ = settlements({None: statement(PAGE_ONE, "c-2"), "c-2": statement(PAGE_TWO, None)}, "csv")
     content = csv_of(report, lambda message: message).decode("utf-8-sig")
-    assert "\n" not in content.replace("\r\n", "")
-    rows = list(csv.reader(io.StringIO(content)))
+    assert "\r" not in content  # billing's rows as written: LF line ends, the heading's too
+    rows = list(csv.reader(io.StringIO(content, newline="")))
     assert [row[3] for row in rows[1:]] == [QUOTED_REFERENCE, "order o-1", "refund, order o-1"]
 
 
@@ -480,5 +489,6 @@ def test_a_settlements_csv_tells_its_progress_whatever_the_length_of_the_last_re
         progress.append(report.done())
 
     write_csv(report, lambda message: message, write)
-    assert progress[-1] == pytest.approx(15 / 31)
+    # the CSV reads 1–15 and 16–31 August: all of the first, the second up to its first day
+    assert progress[-1] == pytest.approx(14 / 31)
     assert all(0 <= fraction <= 1 for fraction in progress)
