@@ -84,7 +84,7 @@ PDF = "application/pdf"
 CONTENT_TYPES = {"pdf": PDF, "csv": "text/csv; charset=utf-8",
                  "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 QUEUED, RUNNING, READY, FAILED = "queued", "running", "ready", "failed"  # a report job's
-PART_PAGES = 50  # a large report's PDF is rendered this many pages at a time, then joined
+PART_PAGES = 20  # a large report's PDF is rendered this many pages at a time, then joined
 
 
 class Files(DependencyProvider):
