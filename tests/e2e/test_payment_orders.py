@@ -40,7 +40,7 @@ def test_an_uploaded_payment_order_is_decided_by_an_operator_and_the_customer_is
 
     assert [o["status"] for o in customer.items("/account/payment-orders")] == ["rejected"]
     verification, notice = product.mail.wait_for_mail(customer.email, 2)
-    assert notice["Subject"] == "Your payment order of 250.00 EUR was not accepted"
+    assert notice["Subject"] == "Your payment order of €250.00 was not accepted"  # the locale writes it
     assert "no such payment on our account" in testing.text_of(notice)
 
 
