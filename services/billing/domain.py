@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from services.common.contracts import MoneyOut
+from services.common.contracts import money_wire
 from services.common.errors import InsufficientFunds, InvalidRequest
 from services.common.money import Money
 
@@ -222,18 +222,15 @@ def receivable(account_id: str, name: str, currency: str, cash: Money, voucher: 
         invoices.append({"number": payable.number, "due_date": payable.due_on.isoformat(),
                          "issue_date": payable.opened_at.date().isoformat(),
                          "days_overdue": max(overdue, 0), "bucket": ageing_bucket(overdue),
-                         "total": _wire(payable.total_minor, currency),
-                         "remaining": _wire(remaining, currency)})
+                         "total": money_wire(payable.total_minor, currency),
+                         "remaining": money_wire(remaining, currency)})
     if cash.minor < 0:
         buckets["current"] += -cash.minor
     owes = sum(buckets.values())
     return {"account_id": account_id, "name": name, "currency": currency,
-            "cash_balance": _wire(cash.minor, currency), "voucher_balance": _wire(voucher.minor, currency),
-            "owes": _wire(owes, currency),
-            "owed": _wire(max(cash.minor, 0) + max(voucher.minor, 0), currency),
-            "buckets": {bucket: _wire(minor, currency) for bucket, minor in buckets.items()},
+            "cash_balance": money_wire(cash.minor, currency),
+            "voucher_balance": money_wire(voucher.minor, currency),
+            "owes": money_wire(owes, currency),
+            "owed": money_wire(max(cash.minor, 0) + max(voucher.minor, 0), currency),
+            "buckets": {bucket: money_wire(minor, currency) for bucket, minor in buckets.items()},
             "invoices": invoices}
-
-
-def _wire(minor: int, currency: str) -> dict[str, Any]:
-    return MoneyOut.minor(minor, currency).wire()

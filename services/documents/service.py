@@ -13,6 +13,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import eventlet
@@ -458,7 +459,7 @@ class DocumentsService(Pingable):
         if job.format == "xlsx":
             with tempfile.TemporaryDirectory() as scratch:
                 target = os.path.join(scratch, "report.xlsx")
-                reports.write_xlsx(report, lambda message: i18n.gettext(language, message), target,
+                reports.write_xlsx(report, partial(i18n.gettext, language), target,
                                    breathe=lambda: progress.say(report.done(), breathe=True))
                 return self._store_file(target)
         if job.format == "csv" and report.csv_parts is not None and len(report.csv_parts) > 1:
@@ -468,7 +469,7 @@ class DocumentsService(Pingable):
                 def write(part: bytes) -> None:
                     writer.write(part)
                     progress.say(report.done())
-                reports.write_csv(report, lambda message: i18n.gettext(language, message), write,
+                reports.write_csv(report, partial(i18n.gettext, language), write,
                                   breathe=lambda: eventlet.sleep(0))
             assert writer.stored is not None
             return writer.stored
@@ -525,20 +526,18 @@ class DocumentsService(Pingable):
             finally:
                 for reader in readers:
                     reader.kill()
-            with self.files.writer() as writer:
-                writer.write(reports.csv_heading(report, lambda message: i18n.gettext(language, message)))
-                for path in paths:
-                    with open(path, "rb") as source:
-                        while chunk := source.read(filestore.CHUNK):
-                            writer.write(chunk)
-            assert writer.stored is not None
-            return writer.stored
+            return self._store_file(*paths, heading=reports.csv_heading(report, partial(i18n.gettext,
+                                                                                        language)))
 
-    def _store_file(self, path: str) -> StoredFile:
-        """A file made on disk, copied into the store in chunks."""
-        with open(path, "rb") as source, self.files.writer() as writer:
-            while chunk := source.read(filestore.CHUNK):
-                writer.write(chunk)
+    def _store_file(self, *paths: str, heading: bytes = b"") -> StoredFile:
+        """Files made on disk, one after another behind ``heading``, copied into the store in
+        chunks."""
+        with self.files.writer() as writer:
+            writer.write(heading)
+            for path in paths:
+                with open(path, "rb") as source:
+                    while chunk := source.read(filestore.CHUNK):
+                        writer.write(chunk)
         assert writer.stored is not None
         return writer.stored
 
