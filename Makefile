@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-unit test-integration test-e2e bench lint clean messages
+.PHONY: install run test test-unit test-integration test-e2e test-browser bench lint clean messages
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,8 +18,9 @@ install: $(STAMP)
 run: install  ## all four services + gateway on the local RabbitMQ, embedded databases
 	$(PY) -m services.launch
 
-test: install  ## the whole suite: unit, integration, end-to-end (needs RabbitMQ + PostgreSQL)
+test: install  ## the whole suite: unit, integration, end-to-end, then the console in Chromium (needs RabbitMQ + PostgreSQL)
 	$(PY) -m pytest
+	BC_TEST_TIER=browser $(PY) -m pytest tests/browser
 
 test-unit: install
 	$(PY) -m pytest tests/unit
@@ -29,6 +30,9 @@ test-integration: install
 
 test-e2e: install
 	$(PY) -m pytest tests/e2e
+
+test-browser: install  ## the web console driven in headless Chromium (Debian's chromium)
+	BC_TEST_TIER=browser $(PY) -m pytest tests/browser
 
 bench: install  ## gateway vs bare nameko RPC, a million-entry statement vs COPY, e-invoice checks vs bare XSD, documents vs bare WeasyPrint and COPY
 	$(PY) -m bench.gateway_vs_rpc
@@ -43,7 +47,7 @@ lint: install  ## ruff, then mypy (configured in pyproject.toml)
 clean:
 	rm -rf var .pytest_cache .ruff_cache
 
-messages: install  ## extract the documents' and mails' messages and update the sv / ru catalogues
+messages: install  ## extract the messages of documents, mails and the console and update the sv / ru catalogues
 	$(VENV)/bin/pybabel extract -F babel.cfg --no-default-keywords -k _ -k N_ -k gettext:2 -k ngettext:1,2 -k pgettext:1c,2 \
 		--no-location --sort-output --omit-header -o services/documents/locale/messages.pot .
 	$(VENV)/bin/pybabel update -i services/documents/locale/messages.pot -d services/documents/locale \

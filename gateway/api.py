@@ -259,6 +259,14 @@ async def profile_part(request: Request, me: Principal, part: str) -> Any:
     return found
 
 
+@router.get("/account/profile", tags=["profile"], response_model=schemas.ProfileOut,
+            responses=responses(*READ_ONE))
+async def my_profile(request: Request, me: Principal = Depends(principal)) -> Response:
+    """Every part of the profile at once: `{company, billing_info, mailing_info}` (a part not
+    given yet is `null`)."""
+    return await relay(request, "billing", "get_profile", me.own_account())
+
+
 @router.get("/account/company", tags=["profile"], response_model=schemas.CompanyIn,
             responses=responses(*READ_ONE))
 async def get_company(request: Request, me: Principal = Depends(principal)) -> Any:

@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway import api, card_simulator, errors, link_pages
+from gateway import api, card_simulator, console, errors, link_pages
 from gateway.auth import RevocationFeed, Tokens
 from gateway.idempotency import IdempotencyStore
 from gateway.rpc import Services
@@ -36,7 +36,8 @@ access_log = logging.getLogger("gateway.access")
 
 # Routes that take a file: their bodies may be as large as the file they allow, plus the form.
 UPLOAD_ROUTES = {("POST", "/api/v1/account/payment-orders"), ("POST", "/api/v1/admin/bank-statements"),
-                 ("POST", "/api/v1/cart/upload")}
+                 ("POST", "/api/v1/cart/upload"), ("POST", "/balance/payment-orders"),
+                 ("POST", "/cart/upload")}
 UPLOAD_LIMIT = 10 * 1024 * 1024 + 64 * 1024
 
 
@@ -192,6 +193,7 @@ def create_app(settings: Settings | None = None, services: Any = None) -> FastAP
     app.include_router(api.router)
     app.include_router(card_simulator.router)  # the card processor's simulator (see its module)
     app.include_router(link_pages.router)  # the pages the mails' one-time links open
+    console.install(app)  # the web console's pages
     app.mount("/api/v1/docs/assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
               name="docs-assets")
 

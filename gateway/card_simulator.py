@@ -156,8 +156,8 @@ async def submit_card(request: Request, payment_id: str) -> Any:
             "declined": f"The card was declined ({reason})."}[status]
     if late:
         text = "The payment is being processed; its result follows shortly."
-    return page("Card payment (simulator)", f"<p>{html.escape(text)}</p><p class='note'>You can "
-                "close this window.</p>")
+    return page("Card payment (simulator)", f"<p>{html.escape(text)}</p><p><a href='/'>Back to the "
+                "billing console</a></p>")
 
 
 async def processor_view(request: Request, payment_id: str) -> dict[str, Any] | None:

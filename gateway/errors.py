@@ -203,6 +203,14 @@ HTTP_CODES = {
 }
 
 
+def http_error_response(error: StarletteHTTPException) -> JSONResponse:
+    code = HTTP_CODES.get(error.status_code, "http_error")
+    message = error.detail if isinstance(error.detail, str) else code.replace("_", " ")
+    if error.status_code == 404:
+        message = "no such route"
+    return error_response(error.status_code, code, message, None, headers=error.headers)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(e.BusinessError)
     async def _business(_: Request, error: e.BusinessError) -> JSONResponse:
@@ -220,11 +228,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
-        code = HTTP_CODES.get(error.status_code, "http_error")
-        message = error.detail if isinstance(error.detail, str) else code.replace("_", " ")
-        if error.status_code == 404:
-            message = "no such route"
-        return error_response(error.status_code, code, message, None, headers=error.headers)
+        return http_error_response(error)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, error: Exception) -> JSONResponse:

@@ -226,6 +226,12 @@ BillingInfoIn = BillingInfo
 MailingInfoIn = MailingInfo
 
 
+class ProfileOut(BaseModel):
+    company: Company
+    billing_info: BillingInfo | None
+    mailing_info: MailingInfo | None
+
+
 class DeliveryIn(Body):
     channel: Literal["email_pdf", "letter", "einvoice"]
 

@@ -15,11 +15,13 @@ import warnings
 
 warnings.filterwarnings("ignore", message=".*Eventlet is deprecated.*")
 
+import os  # noqa: E402
+
 import eventlet  # noqa: E402
 
-eventlet.monkey_patch()
+if os.environ.get("BC_TEST_TIER") != "browser":  # the browser tier runs unpatched (its conftest)
+    eventlet.monkey_patch()
 
-import os  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from typing import Any  # noqa: E402

@@ -112,3 +112,4 @@ def operator(product: testing.Product) -> Api:
     api = Api(product.url)
     api.login("operator@example.com", "operator-password")
     return api
+
