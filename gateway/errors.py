@@ -203,6 +203,11 @@ HTTP_CODES = {
 }
 
 
+def unexpected_response(error: Exception) -> JSONResponse:
+    log.exception("unexpected error", exc_info=error)
+    return error_response(500, "internal_error", "an unexpected error occurred")
+
+
 def http_error_response(error: StarletteHTTPException) -> JSONResponse:
     code = HTTP_CODES.get(error.status_code, "http_error")
     message = error.detail if isinstance(error.detail, str) else code.replace("_", " ")
@@ -232,5 +237,4 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, error: Exception) -> JSONResponse:
-        log.exception("unexpected error")
-        return error_response(500, "internal_error", "an unexpected error occurred")
+        return unexpected_response(error)

@@ -49,6 +49,15 @@ def install(app: FastAPI) -> None:
             return not_found(request)
         return errors.http_error_response(error)
 
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> Response:
+        """A page that fails unexpectedly says so in the console's layout (and is logged)."""
+        if "text/html" not in request.headers.get("accept", "") or request.url.path.startswith("/api/"):
+            return errors.unexpected_response(error)
+        errors.log.error("unexpected error on a page", exc_info=error)
+        return error_page(request, 500, "Something went wrong",
+                          "Something went wrong on our side. Nothing was changed; please try again.")
+
     @app.exception_handler(Redirect)
     async def _redirect(request: Request, error: Redirect) -> Response:
         return Visit(request).redirect(error.to)
