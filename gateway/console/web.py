@@ -176,7 +176,7 @@ class Visit:
             "me": self.me, "csrf": self.csrf, "path": self.request.url.path,
             "here": self.request.url.path + (f"?{query}" if (query := self.request.url.query) else ""),
             "notice": notice(self.language, flash), "key": self.request_key(),
-            "errors": {}, "problem": None, "values": {},
+            "errors": {}, "problem": None, "values": {}, "part": None,
         }
         shown.update(context)
         page = env.get_template(template).render(shown)

@@ -14,10 +14,22 @@ from typing import Any
 import pytest
 
 from services.common import testing
-from tests.e2e.conftest import product  # noqa: F401  (the same running product fixture)
 
 if os.environ.get("BC_TEST_TIER") != "browser":
     collect_ignore_glob = ["*"]
+
+
+@pytest.fixture(scope="session")
+def product(tmp_path_factory: pytest.TempPathFactory) -> Iterator[testing.Product]:
+    """The product as the end-to-end tier runs it; goods orders above 1,000 wait for a manager
+    and invoice applications above 1,000 for an operator's review, as a seller would set it."""
+    tmp: Path = tmp_path_factory.mktemp("product")
+    try:
+        with testing.running_product(tmp, RPC_TIMEOUT="5", ORDERS_MANAGER_CONFIRMATION="above:1000",
+                                     INVOICING_REVIEW="above:1000") as running:
+            yield running
+    except testing.MissingInfrastructure as error:
+        pytest.fail(str(error), pytrace=False)
 
 
 # -- the web console in a browser -----------------------------------------------------------------
@@ -47,7 +59,7 @@ def pytest_runtest_makereport(item: Any, call: Any) -> Iterator[None]:
 
 @pytest.fixture
 def browser_for(request: pytest.FixtureRequest, chromium: Any,
-                product: testing.Product) -> Iterator[Any]:  # noqa: F811
+                product: testing.Product) -> Iterator[Any]:
     """Opens browser tabs (``browser_for(language="sv")``): each its own cookies.  A failed
     test leaves each tab's last page in ``var/screenshots/failed-*`` (HTML and PNG)."""
     from tests.browser.browser import SHOTS, Console

@@ -18,7 +18,7 @@
     })[0];
     var slot = id && document.getElementById(id);
     if (!slot) { return; }
-    if (input.validity.valid) {
+    if (input.validity.valid || input.value === "") {
       if (slot.getAttribute("data-inline") === "1") { slot.hidden = true; slot.textContent = ""; }
       input.removeAttribute("aria-invalid");
     } else {
@@ -29,9 +29,11 @@
     }
   }
 
-  document.addEventListener("focusout", function (event) {
+  // While typing, not on leaving the field: a message that appeared as the focus moved to
+  // the submit button would push the button away from under the pointer.
+  document.addEventListener("input", function (event) {
     var input = event.target;
-    if (input.matches && input.matches(".field input, .field select") && input.value !== "") {
+    if (input.matches && input.matches(".field input, .field select")) {
       say(input);
     }
   });
