@@ -14,9 +14,9 @@ from playwright.sync_api import expect
 from tests.browser.browser import Console
 
 
-def operator_opens_account(operator: Console, email: str) -> str:
+def operator_opens_account(operator: Console, email: str, company: str = "Apply Rules AB") -> str:
     operator.open(f"/admin/accounts?q={email}")
-    operator.page.get_by_role("link", name="Apply Rules AB").click()
+    operator.page.get_by_role("link", name=company).click()
     operator.checked()
     return operator.page.url
 
