@@ -34,11 +34,12 @@ test-e2e: install
 test-browser: install  ## the web console driven in headless Chromium (Debian's chromium)
 	BC_TEST_TIER=browser $(PY) -m pytest tests/browser
 
-bench: install  ## gateway vs bare nameko RPC, a million-entry statement vs COPY, e-invoice checks vs bare XSD, documents vs bare WeasyPrint and COPY
+bench: install  ## gateway vs bare nameko RPC, a million-entry statement vs COPY, e-invoice checks vs bare XSD, documents vs bare WeasyPrint and COPY, console pages vs JSON reads
 	$(PY) -m bench.gateway_vs_rpc
 	$(PY) -m bench.statement
 	$(PY) -m bench.einvoice
 	$(PY) -m bench.documents
+	$(PY) -m bench.console
 
 lint: install  ## ruff, then mypy (configured in pyproject.toml)
 	$(PY) -m ruff check .

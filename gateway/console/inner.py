@@ -91,6 +91,8 @@ class Api:
             "method": method, "scheme": "http", "path": full, "raw_path": full.encode(),
             "query_string": urlencode(kept, doseq=True).encode(), "root_path": "",
             "headers": headers, "client": self.client, "server": ("console", 80),
+            # the page's own access-log line covers the call, under the page's request id
+            "state": {"inner": True, "request_id": self.request_id or uuid.uuid4().hex},
         }
 
     async def request(self, method: str, path: str, *, body: Any = None,
