@@ -32,7 +32,7 @@ def test_an_operators_day_review_reconcile_and_decide(browser_for, operator_cons
     operator.press("Approve", card)
     operator.expect_text("Done.")
     shop.open("/invoices")
-    shop.reload_until("Issued")
+    shop.reload_until("INV-")  # issued (and soon delivered)
 
     # a credit quoting no known reference waits, unmatched, and is matched by hand
     shop.open("/balance")
