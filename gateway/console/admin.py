@@ -289,11 +289,8 @@ async def bank(request: Request) -> Response:
 async def import_statement(request: Request) -> Response:
     visit = operator(request)
     await visit.form()
-    upload = await uploaded(visit, "file", "application/xml")
     try:
-        if upload is None:
-            raise ApiError(422, "validation_error", "choose the file",
-                           [{"loc": ["body", "file"], "type": "missing"}])
+        upload = await uploaded(visit, "file", "application/xml")
         imported = await visit.api.answer("POST", "/admin/bank-statements", upload=upload)
     except ApiError as error:
         return await bank_page(visit, error, {}, part="import")

@@ -313,13 +313,10 @@ async def upload_payment_order(request: Request) -> Response:
     visit = Visit(request)
     visit.require_customer()
     values = await visit.form()
-    upload = await uploaded(visit, "file", "application/octet-stream")
     fields = {"amount": values.get("amount", "").replace(",", "."), "currency": values.get("currency", ""),
               "paid_on": values.get("paid_on", ""), "note": values.get("note", "")}
     try:
-        if upload is None:
-            raise ApiError(422, "validation_error", "choose the file",
-                           [{"loc": ["body", "file"], "type": "missing"}])
+        upload = await uploaded(visit, "file", "application/octet-stream")
         await visit.api.answer("POST", "/account/payment-orders", upload=upload, form=fields,
                                key=values.get("key"))
     except ApiError as error:
@@ -327,10 +324,12 @@ async def upload_payment_order(request: Request) -> Response:
     return visit.redirect("/balance#payment-orders", "uploaded")
 
 
-async def uploaded(visit: Visit, field: str, content_type: str) -> Upload | None:
+async def uploaded(visit: Visit, field: str, content_type: str) -> Upload:
+    """The posted file, or the refusal a missing file is (shown next to its field)."""
     file = visit.files.get(field)
     if file is None or not file.filename:
-        return None
+        raise ApiError(422, "validation_error", "choose the file",
+                       [{"loc": ["body", field], "type": "missing"}])
     data = await file.read(MAX_UPLOAD + 1)
     return Upload(field, file.filename, file.content_type or content_type, data)
 
@@ -393,11 +392,8 @@ async def upload_order_form(request: Request) -> Response:
     visit = Visit(request)
     visit.require_customer()
     await visit.form()
-    upload = await uploaded(visit, "file", "text/csv")
     try:
-        if upload is None:
-            raise ApiError(422, "validation_error", "choose the file",
-                           [{"loc": ["body", "file"], "type": "missing"}])
+        upload = await uploaded(visit, "file", "text/csv")
         answer = await visit.api.answer("POST", "/cart/upload", upload=upload)
     except ApiError as error:
         return await cart_page(visit, error, "upload", {})
